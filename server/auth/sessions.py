@@ -1,0 +1,111 @@
+"""Password hashing (Argon2id) and revocable, server-side sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, current_app, session
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from ..core.models import utcnow
+from ..extensions import db, login_manager
+from .models import User, UserSession
+
+_hasher = PasswordHasher()
+#: a real hash to compare against when the user does not exist (same timing either way)
+_DUMMY_HASH = _hasher.hash("spotcheck-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    """Return an Argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Return True when ``password`` matches; rehash transparently when parameters changed."""
+    stored = user.password_hash if user is not None else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if user is None:
+        return False
+    if _hasher.check_needs_rehash(stored):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, *, user_agent: str | None, ip: str | None) -> str:
+    """Create a session row and return the token the browser will hold."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    days = current_app.config.get("SESSION_IDLE_DAYS", 14)
+    db.session.add(UserSession(
+        token_hash=_digest(token), user_id=user.id, created_at=now, last_seen_at=now,
+        expires_at=now + timedelta(days=days), user_agent=(user_agent or "")[:300], ip=ip,
+    ))
+    db.session.flush()
+    user.session_token = token
+    return token
+
+
+def revoke_token(token: str | None, reason: str = "logout") -> None:
+    if not token:
+        return
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == _digest(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+
+
+def revoke_all(user_id: int, reason: str) -> int:
+    """End every session of a user (account disabled, password changed); return how many."""
+    result = db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+    return result.rowcount or 0
+
+
+def load_session_user(token: str) -> User | None:
+    """Return the user of a live session token, or None when it is unknown, revoked, expired
+    or the account is disabled."""
+    row = db.session.execute(
+        select(UserSession).where(UserSession.token_hash == _digest(token))
+    ).scalar_one_or_none()
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    user = row.user
+    if not user.active:
+        return None
+    if (now - row.last_seen_at) > timedelta(minutes=5):
+        row.last_seen_at = now  # committed by the request wrapper on success
+    user.session_token = token
+    return user
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("请先登录。")
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load(token: str):
+        return load_session_user(token)
+
+    @app.before_request
+    def _permanent():
+        session.permanent = True

@@ -1,0 +1,87 @@
+"""One error shape for every failure, and domain errors with stable codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A refusal the user can act on. ``code`` is stable (the PWA and tests match on it)."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str, *, status: int | None = None, **details: Any):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+        if status is not None:
+            self.status = status
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def error_response(code: str, message: str, status: int, details: dict | None = None):
+    """Return the response for an error: JSON ``{"error": {...}}`` for the API, a page otherwise."""
+    if wants_json():
+        body: dict[str, Any] = {"code": code, "message": message}
+        if details:
+            body["details"] = details
+        return jsonify(error=body), status
+    return (
+        render_template("core/error.html", code=code, message=message, status=status, details=details),
+        status,
+    )
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError):
+        return error_response(err.code, err.message, err.status, err.details or None)
+
+    @app.errorhandler(413)
+    def _too_large(err):
+        limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        msg = _(
+            "上传的文件超过 %(mb)s MB 的上限。请拆分文件后分批上传，或由管理员使用命令行导入。",
+            mb=limit_mb,
+        )
+        return error_response("payload_too_large", msg, 413, {"limit_bytes": app.config.get("MAX_CONTENT_LENGTH")})
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        messages = {
+            400: _("请求无效：%(desc)s", desc=err.description),
+            403: _("您没有权限执行此操作。如需权限，请联系本部门管理员。"),
+            404: _("找不到该页面或记录。它可能已被删除，或链接有误。"),
+            405: _("不支持该请求方式。"),
+            429: _("尝试次数过多，请稍后再试。"),
+        }
+        message = messages.get(err.code or 500, err.description or err.name)
+        return error_response(err.name.lower().replace(" ", "_"), message, err.code or 500)

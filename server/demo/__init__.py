@@ -1,0 +1,9 @@
+"""``flask demo load``: realistic demo data from the seed regulations."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    return None

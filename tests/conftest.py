@@ -1,0 +1,169 @@
+"""Shared fixtures: ``app``, ``client``, ``runner``, ``auth`` and small factories.
+
+The database is SQLite by default (a fresh file per test, copied from a template built once).
+Set ``SPOTCHECK_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test`` to run the
+same suite on PostgreSQL: a private database is created for the run and dropped afterwards, and
+every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from server import create_app
+from server.extensions import db
+
+PG_URL = os.environ.get("SPOTCHECK_TEST_DATABASE_URL")
+
+
+def _base_config(tmp_path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "IMPORT_RUN_INLINE": True,
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """Return the URL of a database with the full schema, private to this test run."""
+    if PG_URL:
+        server_url = make_url(PG_URL)
+        name = f"{server_url.database}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = server_url.set(database=name).render_as_string(hide_password=False)
+        _create_schema(url, tmp_path_factory.mktemp("pgschema"))
+        yield url
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        template = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        url = f"sqlite:///{template}"
+        _create_schema(url, tmp_path_factory.mktemp("sqlschema"))
+        yield url
+
+
+def _create_schema(url: str, tmp_path) -> None:
+    import server.all_models  # noqa: F401
+
+    app = create_app({**_base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+
+
+def _empty_postgres(app) -> None:
+    with app.app_context():
+        with db.engine.begin() as conn:
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            # session_replication_role=replica disables the audit log's append-only triggers for
+            # this cleanup only; the application never runs with it.
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """Return an application bound to an empty database with the full schema."""
+    if PG_URL:
+        url = database_url
+    else:
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(make_url(database_url).database, path)
+        url = f"sqlite:///{path}"
+    app = create_app({**_base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": url})
+    if PG_URL:
+        _empty_postgres(app)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# -- factories ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_department(app):
+    from server.org.models import Department, Kind, Level
+
+    counter = {"n": 0}
+
+    def make(name: str | None = None, *, level: Level = Level.COUNTY, parent=None,
+             kind: Kind = Kind.DEPARTMENT, code: str | None = None) -> Department:
+        counter["n"] += 1
+        dept = Department(code=code or f"D{counter['n']:04d}", name=name or f"测试部门{counter['n']}",
+                          level=level, kind=kind, parent=parent)
+        db.session.add(dept)
+        db.session.commit()
+        return dept
+
+    return make
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_user(app):
+    from server.auth.roles import Role
+    from server.auth.services import create_user
+
+    def make(username: str = "admin", *, roles=(Role.SYSTEM_ADMIN,), department=None,
+             display_name: str | None = None, password: str = PASSWORD):
+        user = create_user(username=username, display_name=display_name or username, password=password,
+                           roles=list(roles), department_id=department.id if department else None)
+        db.session.commit()
+        return user
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str = "admin", password: str = PASSWORD):
+        return self._client.post("/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def admin(make_user, auth):
+    """A logged-in system administrator."""
+    user = make_user("admin")
+    auth.login("admin")
+    return user
