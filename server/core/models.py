@@ -40,20 +40,3 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
     )
-
-
-class VersionedMixin:
-    """A ``version`` column that SQLAlchemy checks on UPDATE, so a lost update raises
-    :class:`sqlalchemy.orm.exc.StaleDataError` instead of silently overwriting."""
-
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-
-    @classmethod
-    def __declare_last__(cls) -> None:  # pragma: no cover - mapper hook
-        pass
-
-
-def versioned(cls):
-    """Class decorator: use ``version`` as the mapper's optimistic-lock counter."""
-    cls.__mapper_args__ = {**getattr(cls, "__mapper_args__", {}), "version_id_col": cls.version}
-    return cls
