@@ -67,4 +67,6 @@ def init_app(app: Flask) -> None:
     def _globals():
         from flask_babel import get_locale
 
-        return {"current_user": current_user, "ui_locale": str(get_locale() or "zh_CN")}
+        locale = get_locale()
+        ui_locale = "en" if locale is not None and locale.language == "en" else "zh_CN"
+        return {"current_user": current_user, "ui_locale": ui_locale}

@@ -6,4 +6,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    return None
+    from .cli import demo_cli
+
+    app.cli.add_command(demo_cli)

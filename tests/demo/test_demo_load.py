@@ -1,0 +1,54 @@
+from sqlalchemy import func, select
+
+from server.audit.services import verify_chain
+from server.extensions import db
+from server.registry import codes
+from server.registry.models import InspectedObject, Inspector, RiskClass
+
+
+def _count(model) -> int:
+    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_demo_load_fills_an_empty_database(runner):
+    result = runner.invoke(args=["demo", "load", "--objects", "300"])
+    assert result.exit_code == 0, result.output
+    assert "demo data loaded" in result.output
+    assert _count(InspectedObject) == 300
+    assert 35 <= _count(Inspector) <= 45
+
+
+def test_demo_objects_have_valid_codes_and_every_risk_class(runner):
+    runner.invoke(args=["demo", "load", "--objects", "400"])
+    objects = db.session.execute(select(InspectedObject)).scalars().all()
+    assert all(codes.is_valid(o.code) for o in objects)
+    assert {o.risk_class for o in objects} == set(RiskClass)
+
+
+def test_demo_load_is_audited_and_the_chain_verifies(runner):
+    runner.invoke(args=["demo", "load", "--objects", "50"])
+    result = verify_chain()
+    assert result.ok
+    assert result.checked > 50
+
+
+def test_demo_load_refuses_a_database_that_holds_data(runner):
+    runner.invoke(args=["demo", "load", "--objects", "20"])
+    again = runner.invoke(args=["demo", "load", "--objects", "20"])
+    assert again.exit_code != 0
+    assert "already holds data" in again.output
+    assert _count(InspectedObject) == 20
+
+
+def test_demo_load_if_empty_leaves_existing_data_alone(runner):
+    runner.invoke(args=["demo", "load", "--objects", "20"])
+    again = runner.invoke(args=["demo", "load", "--objects", "20", "--if-empty"])
+    assert again.exit_code == 0
+    assert "nothing loaded" in again.output
+    assert _count(InspectedObject) == 20
+
+
+def test_demo_accounts_can_log_in(runner, client):
+    runner.invoke(args=["demo", "load", "--objects", "20"])
+    resp = client.post("/login", data={"username": "inspector", "password": "spotcheck-demo"})
+    assert resp.status_code == 302
