@@ -1,0 +1,37 @@
+"""``flask draw verify RECORD.json...``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from .spec import verify
+
+draw_cli = AppGroup("draw", help="Verifiable draws (spec draw-v1).")
+
+
+@draw_cli.command("verify")
+@click.argument("records", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_command(records: tuple[Path, ...]) -> None:
+    """Recompute each draw-v1 record; print OK or the mismatches; exit 1 if any record fails."""
+    failed = 0
+    for path in records:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            click.echo(f"{path}: FAILED: not a JSON draw record ({exc})")
+            failed += 1
+            continue
+        problems = verify(record)
+        if problems:
+            failed += 1
+            click.echo(f"{path}: FAILED")
+            for p in problems:
+                click.echo(f"  - {p}")
+        else:
+            click.echo(f"{path}: OK ({record.get('kind')}, task {record.get('task')})")
+    if failed:
+        raise SystemExit(1)

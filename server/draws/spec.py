@@ -1,0 +1,289 @@
+"""draw-v1 (``../shared/specs/draw-v1.md``): compute and verify a draw from its inputs.
+
+Pure Python on purpose: anyone holding a record can recompute the draw with SHA-256 alone, and
+this module is the project's reference for that. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Context, Decimal, InvalidOperation, localcontext
+from typing import Any
+
+SPEC = "draw-v1"
+KINDS = ("objects", "inspectors")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class DrawInputError(ValueError):
+    """Inputs that draw-v1 does not accept; ``code`` is stable."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def sha256hex(text: str) -> str:
+    """Lowercase hex SHA-256 of the UTF-8 bytes of ``text``."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def new_nonce() -> str:
+    """32 bytes from the OS CSPRNG as 64 lowercase hex characters."""
+    return secrets.token_bytes(32).hex()
+
+
+def nonce_commitment(nonce: str) -> str:
+    """SHA-256 of the nonce's 32 raw bytes (not of its hex text), §1."""
+    if not _HEX64.match(nonce or ""):
+        raise DrawInputError("bad_nonce", "the nonce must be 64 lowercase hex characters")
+    return hashlib.sha256(bytes.fromhex(nonce)).hexdigest()
+
+
+def normalise_entropy(text: str | None) -> str:
+    """Witness entropy is stored exactly as entered, in Unicode NFC."""
+    return unicodedata.normalize("NFC", text or "")
+
+
+@dataclass(frozen=True)
+class Stratum:
+    name: str
+    ids: tuple[str, ...]
+    ratio: str | None = None  # decimal string, 0 < ratio <= 1
+    count: int | None = None
+
+    def size(self) -> int:
+        """Return n for this stratum, §4: ceil(ratio × N) in exact decimal arithmetic, or count;
+        never more than N."""
+        big_n = len(self.ids)
+        if self.ratio is not None:
+            with localcontext(Context(prec=200)):
+                r = Decimal(self.ratio)
+                n = int((r * big_n).to_integral_value(rounding=ROUND_CEILING))
+        else:
+            n = int(self.count or 0)
+        return min(n, big_n)
+
+
+def parse_ratio(value: Any) -> str:
+    """Return the canonical decimal string of a ratio, or raise DrawInputError ``bad_ratio``."""
+    if isinstance(value, float):
+        raise DrawInputError("bad_ratio", "ratios are decimal strings, never binary floats")
+    try:
+        r = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise DrawInputError("bad_ratio", f"ratio {value!r} is not a decimal number") from exc
+    if not r.is_finite() or r <= 0 or r > 1:
+        raise DrawInputError("bad_ratio", f"ratio {value} must be > 0 and ≤ 1")
+    return str(value)
+
+
+def check_strata(strata: Sequence[Stratum]) -> None:
+    names = [s.name for s in strata]
+    if len(set(names)) != len(names):
+        raise DrawInputError("duplicate_stratum", "stratum names must be unique")
+    for s in strata:
+        if (s.ratio is None) == (s.count is None):
+            raise DrawInputError("bad_stratum", f"stratum {s.name}: give either a ratio or a count")
+        if s.ratio is not None:
+            parse_ratio(s.ratio)
+        if s.count is not None and (not isinstance(s.count, int) or s.count < 0):
+            raise DrawInputError("bad_count", f"stratum {s.name}: count must be an integer ≥ 0")
+        if len(set(s.ids)) != len(s.ids):
+            raise DrawInputError("duplicate_id", f"stratum {s.name}: candidate ids must be unique")
+
+
+def candidates_digest(strata: Iterable[Stratum]) -> str:
+    """§2: one line ``name\\tid\\n`` per candidate, sorted by UTF-8 bytes, concatenated, hashed."""
+    lines = [f"{s.name}\t{i}\n".encode() for s in strata for i in s.ids]
+    lines.sort()
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line)
+    return h.hexdigest()
+
+
+def compute_seed(task: str, kind: str, digest: str, nonce: str, witness_entropy: str) -> str:
+    """§3."""
+    return sha256hex(f"draw-v1|{task}|{kind}|{digest}|{nonce}|{witness_entropy}")
+
+
+def _key(seed: str, middle: str, ident: str) -> int:
+    return int(hashlib.sha256(f"{seed}:{middle}:{ident}".encode()).hexdigest(), 16)
+
+
+def _utf8(ident: str) -> bytes:
+    return ident.encode("utf-8")
+
+
+def select(seed: str, stratum: Stratum) -> list[str]:
+    """§4: sort by (key, id) ascending and take the first n, in that order."""
+    n = stratum.size()
+    if n == 0:
+        return []
+    ranked = sorted(stratum.ids, key=lambda i: (_key(seed, stratum.name, i), _utf8(i)))
+    return ranked[:n]
+
+
+def match_objects(seed: str, objects: Sequence[str], teams: int) -> dict[int, list[str]]:
+    """§5 matching: sort objects by (key(seed + ':match:' + id), id); position j → team j mod T."""
+    ranked = sorted(objects, key=lambda i: (int(sha256hex(f"{seed}:match:{i}"), 16), _utf8(i)))
+    out: dict[int, list[str]] = {t: [] for t in range(teams)}
+    for j, ident in enumerate(ranked):
+        out[j % teams].append(ident)
+    return out
+
+
+def assign_teams(selected: Mapping[str, list[str]], order: Sequence[str], teams: int,
+                 lead_stratum: str) -> dict[int, dict[str, Any]]:
+    """§5 team assignment and leaders: position i in a stratum's selection joins team i mod T; the
+    leader is the first member of the lead stratum in that team (None if the team has none)."""
+    out: dict[int, dict[str, Any]] = {t: {"leader": None, "members": []} for t in range(teams)}
+    for name in order:
+        for i, ident in enumerate(selected.get(name, [])):
+            team = out[i % teams]
+            team["members"].append(ident)
+            if name == lead_stratum and team["leader"] is None:
+                team["leader"] = ident
+    return out
+
+
+@dataclass
+class DrawInputs:
+    task: str
+    kind: str
+    strata: list[Stratum]
+    nonce: str
+    witness_entropy: str = ""
+    teams: int | None = None
+    lead_stratum: str | None = None
+    objects: list[str] = field(default_factory=list)
+
+
+def compute(inputs: DrawInputs) -> dict[str, Any]:
+    """Return the computed part of a record: candidates_digest, seed, strata with selected, and for
+    inspectors teams, lead_stratum, objects and assignment."""
+    if inputs.kind not in KINDS:
+        raise DrawInputError("bad_kind", f"kind must be one of {KINDS}")
+    check_strata(inputs.strata)
+    entropy = normalise_entropy(inputs.witness_entropy)
+    nonce_commitment(inputs.nonce)  # validates the nonce
+    digest = candidates_digest(inputs.strata)
+    seed = compute_seed(inputs.task, inputs.kind, digest, inputs.nonce, entropy)
+    strata_out = []
+    selected: dict[str, list[str]] = {}
+    for s in inputs.strata:
+        chosen = select(seed, s)
+        selected[s.name] = chosen
+        entry: dict[str, Any] = {"name": s.name}
+        if s.ratio is not None:
+            entry["ratio"] = s.ratio
+        else:
+            entry["count"] = s.count
+        entry["ids"] = list(s.ids)
+        entry["selected"] = chosen
+        strata_out.append(entry)
+    result: dict[str, Any] = {"candidates_digest": digest, "seed": seed, "strata": strata_out}
+    if inputs.kind == "inspectors":
+        teams = inputs.teams or 0
+        if teams < 1:
+            raise DrawInputError("bad_teams", "an inspectors draw needs at least one team")
+        if inputs.lead_stratum not in selected:
+            raise DrawInputError("bad_lead_stratum", "lead_stratum must name one of the strata")
+        assignment = assign_teams(selected, [s.name for s in inputs.strata], teams, inputs.lead_stratum)
+        matched = match_objects(seed, inputs.objects, teams)
+        result.update({
+            "teams": teams,
+            "lead_stratum": inputs.lead_stratum,
+            "objects": list(inputs.objects),
+            "assignment": {
+                str(t): {"leader": assignment[t]["leader"], "members": assignment[t]["members"],
+                         "objects": matched[t]}
+                for t in range(teams)
+            },
+        })
+    return result
+
+
+def build_record(inputs: DrawInputs, *, created_at: str, witnesses: list[dict[str, str]]) -> dict[str, Any]:
+    """Return the full draw-v1 record (§6) for ``inputs``."""
+    record: dict[str, Any] = {
+        "spec": SPEC,
+        "task": inputs.task,
+        "kind": inputs.kind,
+        "created_at": created_at,
+        "nonce_commitment": nonce_commitment(inputs.nonce),
+        "nonce": inputs.nonce,
+        "witness_entropy": normalise_entropy(inputs.witness_entropy),
+        "witnesses": witnesses,
+    }
+    record.update(compute(inputs))
+    return record
+
+
+def inputs_from_record(record: Mapping[str, Any]) -> DrawInputs:
+    """Read the inputs back out of a record."""
+    strata = [
+        Stratum(name=s["name"], ids=tuple(s["ids"]), ratio=s.get("ratio"), count=s.get("count"))
+        for s in record["strata"]
+    ]
+    return DrawInputs(
+        task=record["task"], kind=record["kind"], strata=strata, nonce=record["nonce"],
+        witness_entropy=record.get("witness_entropy", ""), teams=record.get("teams"),
+        lead_stratum=record.get("lead_stratum"), objects=list(record.get("objects", [])),
+    )
+
+
+def verify(record: Mapping[str, Any]) -> list[str]:
+    """Recompute a full record from its inputs; return the mismatches (empty when it verifies)."""
+    problems: list[str] = []
+    if record.get("spec") != SPEC:
+        return [f"spec is {record.get('spec')!r}, not {SPEC!r}"]
+    try:
+        inputs = inputs_from_record(record)
+        if nonce_commitment(inputs.nonce) != record.get("nonce_commitment"):
+            problems.append("nonce_commitment does not match the nonce")
+        if normalise_entropy(inputs.witness_entropy) != inputs.witness_entropy:
+            problems.append("witness_entropy is not in NFC")
+        computed = compute(inputs)
+    except (DrawInputError, KeyError, TypeError, ValueError) as exc:
+        return problems + [f"cannot recompute: {exc}"]
+    for key in ("candidates_digest", "seed"):
+        if record.get(key) != computed[key]:
+            problems.append(f"{key} differs: record {record.get(key)}, recomputed {computed[key]}")
+    for got, want in zip(record["strata"], computed["strata"], strict=True):
+        if list(got.get("selected", [])) != want["selected"]:
+            problems.append(f"stratum {want['name']}: selected differs from the recomputed selection")
+    if record["kind"] == "inspectors":
+        for key in ("teams", "lead_stratum", "objects"):
+            if record.get(key) != computed[key]:
+                problems.append(f"{key} differs")
+        if record.get("assignment") != computed["assignment"]:
+            problems.append("assignment (teams, leaders or matched objects) differs")
+    return problems
+
+
+def public_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """§6: what may be published once the visits are over — candidate counts under neutral labels
+    and the selected ids without strata (no credit-risk class can be read from it)."""
+    selected = sorted((i for s in record["strata"] for i in s["selected"]), key=_utf8)
+    return {
+        "spec": record["spec"],
+        "task": record["task"],
+        "kind": record["kind"],
+        "created_at": record["created_at"],
+        "nonce_commitment": record["nonce_commitment"],
+        "nonce": record["nonce"],
+        "witness_entropy": record["witness_entropy"],
+        "witnesses": record["witnesses"],
+        "candidates_digest": record["candidates_digest"],
+        "seed": record["seed"],
+        "strata": [{"label": f"第{k}层", "candidates": len(s["ids"])}
+                   for k, s in enumerate(record["strata"], start=1)],
+        "selected": selected,
+    }
