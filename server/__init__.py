@@ -16,7 +16,10 @@ from . import config as config_module
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
 
 #: capability packages, in the order their blueprints and CLI groups are registered
-CAPABILITIES = ("core", "audit", "org", "auth", "catalog", "registry", "imports", "draws", "demo")
+CAPABILITIES = (
+    "core", "audit", "org", "auth", "catalog", "registry", "imports",
+    "planning", "draws", "teams", "visits", "demo",
+)
 
 
 def create_app(test_config: dict | None = None) -> Flask:

@@ -1,0 +1,78 @@
+"""Draws and the locked object list they produce."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.enums import enum_column
+from ..core.models import UTCDateTime, utcnow
+from ..extensions import db
+
+
+class DrawKind(enum.Enum):
+    OBJECTS = "objects"
+    INSPECTORS = "inspectors"
+
+
+class DrawStatus(enum.Enum):
+    COMMITTED = "committed"  # nonce committed and shown; waiting for the witnesses' entropy
+    FINAL = "final"  # drawn and stored: final, never re-rolled
+    VOIDED = "voided"  # abandoned after the commitment; kept and shown with who and why
+
+
+class Draw(db.Model):
+    """One draw of a task. At most one non-voided draw per task and kind (a partial unique index),
+    so two operators pressing "draw" at once cannot both succeed."""
+
+    __tablename__ = "draws"
+    __table_args__ = (
+        Index("uq_draws_task_kind_live", "task_id", "kind", unique=True,
+              sqlite_where=text("status != 'voided'"), postgresql_where=text("status != 'voided'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), nullable=False, index=True)
+    kind: Mapped[DrawKind] = mapped_column(enum_column(DrawKind), nullable=False)
+    status: Mapped[DrawStatus] = mapped_column(enum_column(DrawStatus), nullable=False,
+                                               default=DrawStatus.COMMITTED)
+    #: secret until the draw is final; only its commitment is shown before
+    nonce: Mapped[str] = mapped_column(String(64), nullable=False)
+    nonce_commitment: Mapped[str] = mapped_column(String(64), nullable=False)
+    witness_entropy: Mapped[str | None] = mapped_column(Text)
+    #: [{"name": …, "role": "承办|技术操作|监督|代表", "organisation": …}]
+    witnesses: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    #: candidates fixed at commitment: [{"name": stratum, "ratio"|"count": …, "ids": [...]}, …]
+    candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: excluded objects with reasons, shown to the operator: [{"code", "reason"}]
+    exclusions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    candidates_digest: Mapped[str | None] = mapped_column(String(64))
+    seed: Mapped[str | None] = mapped_column(String(64))
+    #: the full draw-v1 record (JSON text), written once when the draw becomes final
+    record: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DrawSelection(db.Model):
+    """An object selected by a final objects draw: the locked list [000#15, 001#9]."""
+
+    __tablename__ = "draw_selections"
+    __table_args__ = (UniqueConstraint("task_id", "object_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"), nullable=False, index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), nullable=False, index=True)
+    object_id: Mapped[int] = mapped_column(ForeignKey("inspected_objects.id"), nullable=False, index=True)
+    stratum: Mapped[str] = mapped_column(String(40), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    draw: Mapped[Draw] = relationship()

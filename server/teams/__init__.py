@@ -1,0 +1,9 @@
+"""teams capability."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    return None
