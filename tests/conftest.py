@@ -167,3 +167,89 @@ def admin(make_user, auth):
     user = make_user("admin")
     auth.login("admin")
     return user
+
+
+# -- shared domain factories (registries, tasks) ---------------------------------------------------
+
+
+@pytest.fixture
+def make_object(app):
+    """Create an inspected object with a valid credit code (``risk`` A–D, other fields overridable)."""
+    from server.registry import codes
+    from server.registry.models import InspectedObject, ObjectType, RiskClass
+
+    counter = {"n": 0}
+
+    def make(name: str | None = None, *, risk: str = "A", **fields):
+        counter["n"] += 1
+        n = counter["n"]
+        obj = InspectedObject(
+            code=fields.pop("code", None) or codes.make_valid(f"91410823MA{n:07d}"),
+            name=name or f"武陟县测试{n}有限公司", object_type=fields.pop("object_type", ObjectType.ENTERPRISE),
+            region_county=fields.pop("region_county", "武陟县"), risk_class=RiskClass(risk), **fields,
+        )
+        db.session.add(obj)
+        db.session.commit()
+        return obj
+
+    return make
+
+
+@pytest.fixture
+def make_inspector(app):
+    """Create an on-duty inspector of ``department`` with a qualification valid 2020–2030."""
+    from datetime import date
+
+    from server.registry.models import Inspector
+
+    counter = {"n": 0}
+
+    def make(department, name: str | None = None, *, expertise=(), **fields):
+        counter["n"] += 1
+        n = counter["n"]
+        inspector = Inspector(
+            department=department, name=name or f"检查员{n}", certificate_no=fields.pop("certificate_no", f"豫T{n:06d}"),
+            qualification_valid_from=fields.pop("qualification_valid_from", date(2020, 1, 1)),
+            qualification_valid_until=fields.pop("qualification_valid_until", date(2030, 12, 31)), **fields,
+        )
+        inspector.set_expertise(list(expertise))
+        db.session.add(inspector)
+        db.session.commit()
+        return inspector
+
+    return make
+
+
+@pytest.fixture
+def make_task(app):
+    """Create a task initiated by ``initiator`` with ``participants`` (other departments).
+
+    ``accepted=True`` marks every department as having accepted (status ACCEPTED).
+    """
+    from datetime import date
+
+    from server.planning.models import Acceptance, Task, TaskDepartment, TaskStatus
+
+    counter = {"n": 0}
+
+    def make(initiator, participants=(), *, accepted: bool = False, strata=None, teams: int = 1,
+             members_per_team: int = 1, period=(date(2026, 12, 1), date(2026, 12, 31)), **fields):
+        counter["n"] += 1
+        task = Task(
+            code=fields.pop("code", f"T-2026-{counter['n']:03d}"), name=fields.pop("name", f"测试任务{counter['n']}"),
+            initiating_department_id=initiator.id, period_start=period[0], period_end=period[1],
+            teams_count=teams, strata=strata or [{"name": "ALL", "ratio": "0.5"}],
+            scope=fields.pop("scope", {"statuses": ["active"]}),
+            adhoc_reason=fields.pop("adhoc_reason", "测试用临时任务"),
+            status=TaskStatus.ACCEPTED if accepted else fields.pop("status", TaskStatus.PENDING), **fields,
+        )
+        for dept in [initiator, *participants]:
+            task.departments.append(TaskDepartment(
+                department_id=dept.id, is_initiator=dept is initiator, members_per_team=members_per_team,
+                acceptance=Acceptance.ACCEPTED if accepted else Acceptance.PENDING,
+            ))
+        db.session.add(task)
+        db.session.commit()
+        return task
+
+    return make
