@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -36,7 +36,10 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def select_locale() -> str:
-    """Chinese first: ``?lang=`` or the ``lang`` cookie pick English, otherwise zh_CN."""
+    """Chinese first: ``?lang=`` or the ``lang`` cookie pick English, otherwise zh_CN
+    (also outside a request: CLI commands and services called from tests)."""
+    if not has_request_context():
+        return "zh_CN"
     wanted = request.args.get("lang") or request.cookies.get("lang")
     if wanted in ("en", "zh_CN"):
         return wanted
