@@ -78,6 +78,23 @@ def _empty_postgres(app) -> None:
             conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+def fresh_globals_per_request(app) -> None:
+    """Start every test-client request with an empty ``g``, as in production.
+
+    The ``app`` fixture keeps one app context open for the whole test and Flask reuses it for each
+    test-client request, so ``g`` would otherwise leak between requests: Flask-Login caches the
+    user there (a second client would act as the first one; a revoked session would look alive),
+    the audit log its actor, Flask-Babel the locale."""
+
+    def _clear_g():
+        from flask import g
+
+        for key in list(g):
+            g.pop(key, None)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _clear_g)
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     """Return an application bound to an empty database with the full schema."""
@@ -88,6 +105,7 @@ def app(database_url, tmp_path):
         shutil.copyfile(make_url(database_url).database, path)
         url = f"sqlite:///{path}"
     app = create_app({**_base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": url})
+    fresh_globals_per_request(app)
     if PG_URL:
         _empty_postgres(app)
     with app.app_context():

@@ -68,13 +68,18 @@ def revoke_token(token: str | None, reason: str = "logout") -> None:
     )
 
 
-def revoke_all(user_id: int, reason: str) -> int:
-    """End every session of a user (account disabled, password changed); return how many."""
-    result = db.session.execute(
+def revoke_all(user_id: int, reason: str, *, except_token: str | None = None) -> int:
+    """End every session of a user (account disabled, password changed); return how many.
+
+    ``except_token`` keeps that one session (the user's own, when they end their other devices)."""
+    stmt = (
         update(UserSession)
         .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
     )
+    if except_token:
+        stmt = stmt.where(UserSession.token_hash != _digest(except_token))
+    result = db.session.execute(stmt)
     return result.rowcount or 0
 
 
