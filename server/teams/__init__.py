@@ -1,4 +1,4 @@
-"""teams capability."""
+"""teams capability: teams after the draw, replacements, conflict declarations, confidentiality."""
 
 from __future__ import annotations
 
@@ -6,4 +6,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    return None
+    from .views import bp
+
+    app.register_blueprint(bp)

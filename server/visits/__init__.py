@@ -6,4 +6,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    return None
+    from .views import bp
+
+    app.register_blueprint(bp)
