@@ -7,4 +7,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    return None
+    from . import views
+
+    app.register_blueprint(views.bp)

@@ -9,3 +9,4 @@ def init_app(app: Flask) -> None:
     from . import views
 
     app.register_blueprint(views.bp)
+    __import__(f"{__name__}.cli", fromlist=["cli"]).init_app(app)  # flask objects/inspectors import|export
