@@ -9,3 +9,6 @@ def init_app(app: Flask) -> None:
     from . import views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(views.public_bp)
+    # globals, not a context processor: imported macros see globals but not the context
+    app.jinja_env.globals.update(views.template_globals())
