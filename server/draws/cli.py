@@ -35,3 +35,15 @@ def verify_command(records: tuple[Path, ...]) -> None:
             click.echo(f"{path}: OK ({record.get('kind')}, task {record.get('task')})")
     if failed:
         raise SystemExit(1)
+
+
+@draw_cli.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_command(directory: Path) -> None:
+    """Write the full record of every final draw to DIRECTORY as <task code>-<kind>.json."""
+    from .services import export_records
+
+    paths = export_records(directory)
+    for path in paths:
+        click.echo(str(path))
+    click.echo(f"{len(paths)} record(s) written to {directory}")

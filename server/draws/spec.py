@@ -7,6 +7,7 @@ this module is the project's reference for that. Nothing here touches the databa
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
 import secrets
 import unicodedata
@@ -113,12 +114,36 @@ def compute_seed(task: str, kind: str, digest: str, nonce: str, witness_entropy:
     return sha256hex(f"draw-v1|{task}|{kind}|{digest}|{nonce}|{witness_entropy}")
 
 
-def _key(seed: str, middle: str, ident: str) -> int:
-    return int(hashlib.sha256(f"{seed}:{middle}:{ident}".encode()).hexdigest(), 16)
-
-
 def _utf8(ident: str) -> bytes:
     return ident.encode("utf-8")
+
+
+def _rank_key(prefix: str):
+    """Return a sort key equivalent to ``(int(sha256hex(prefix + id), 16), utf8(id))``.
+
+    The 32-byte digest compared as bytes orders exactly like the integer of its hex (big-endian,
+    fixed length), and appending the id's bytes breaks ties by id; one bytes object compares in C,
+    which makes ranking a million candidates several times faster than tuples of Python ints.
+    """
+    head = prefix.encode("utf-8")
+    sha = hashlib.sha256
+
+    def key(ident: str) -> bytes:
+        raw = ident.encode("utf-8")
+        return sha(head + raw).digest() + raw
+
+    return key
+
+
+#: below this share of N, a bounded heap (O(N log n)) beats sorting the whole stratum
+_HEAP_SHARE = 16
+
+
+def _first(ids: Sequence[str], n: int, key) -> list[str]:
+    """The first ``n`` of ``ids`` sorted by ``key`` (identical to ``sorted(ids, key=key)[:n]``)."""
+    if n * _HEAP_SHARE <= len(ids):
+        return heapq.nsmallest(n, ids, key=key)
+    return sorted(ids, key=key)[:n]
 
 
 def select(seed: str, stratum: Stratum) -> list[str]:
@@ -126,13 +151,12 @@ def select(seed: str, stratum: Stratum) -> list[str]:
     n = stratum.size()
     if n == 0:
         return []
-    ranked = sorted(stratum.ids, key=lambda i: (_key(seed, stratum.name, i), _utf8(i)))
-    return ranked[:n]
+    return _first(stratum.ids, n, _rank_key(f"{seed}:{stratum.name}:"))
 
 
 def match_objects(seed: str, objects: Sequence[str], teams: int) -> dict[int, list[str]]:
     """§5 matching: sort objects by (key(seed + ':match:' + id), id); position j → team j mod T."""
-    ranked = sorted(objects, key=lambda i: (int(sha256hex(f"{seed}:match:{i}"), 16), _utf8(i)))
+    ranked = sorted(objects, key=_rank_key(f"{seed}:match:"))
     out: dict[int, list[str]] = {t: [] for t in range(teams)}
     for j, ident in enumerate(ranked):
         out[j % teams].append(ident)
