@@ -1,4 +1,5 @@
-"""planning capability."""
+"""Annual joint plans (年度联合抽查计划), ad-hoc tasks (临时性联合抽查) and tasks (抽查任务):
+creation, acceptance by the participating departments, dispatch, and the public plans."""
 
 from __future__ import annotations
 
@@ -6,4 +7,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    return None
+    from . import views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.public_bp)
