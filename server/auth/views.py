@@ -41,9 +41,12 @@ def _username_key() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    if target:
+    """Return ``target`` when it is a path on this site, else the home page (no open redirect).
+
+    Browsers read ``/\\evil`` like ``//evil`` and drop tabs and newlines, so those are refused too."""
+    if target and target.startswith("/") and "\\" not in target and target.isprintable():
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        if not parts.scheme and not parts.netloc and not target.startswith("//"):
             return target
     return url_for("core.index")
 
