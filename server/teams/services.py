@@ -375,6 +375,19 @@ def _check_decider(user, req: ReplacementRequest) -> None:
         raise Conflict("replacement_decided", _("该申请已经处理，不能重复审批。"))
 
 
+def _claim(req: ReplacementRequest, status: ReplacementStatus) -> None:
+    """Move the request out of PENDING with a conditional UPDATE, so that of two heads deciding at
+    the same moment exactly one wins; the other gets Conflict ``replacement_decided`` (409)."""
+    result = db.session.execute(
+        db.update(ReplacementRequest)
+        .where(ReplacementRequest.id == req.id, ReplacementRequest.status == ReplacementStatus.PENDING)
+        .values(status=status).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict("replacement_decided", _("该申请已经处理，不能重复审批。"))
+    req.status = status
+
+
 def _task_department(task: Task, department_id: int) -> TaskDepartment | None:
     return next((d for d in task.departments if d.department_id == department_id), None)
 
@@ -445,6 +458,7 @@ def approve_replacement(user, req: ReplacementRequest, *, substitute_id: int | s
         raise DomainError("substitute_invalid", problem, field="substitute_id")
     old = req.member
     before_req = snapshot(req)
+    _claim(req, ReplacementStatus.APPROVED)
     new = TeamMember(team_id=old.team_id, task_id=old.task_id, inspector_id=substitute.id,
                      department_id=old.department_id, is_leader=old.is_leader, active=True,
                      source=MemberSource.SUBSTITUTE)
@@ -454,7 +468,6 @@ def approve_replacement(user, req: ReplacementRequest, *, substitute_id: int | s
     old.active = False
     old.replaced_by_id = new.id
     now = utcnow()
-    req.status = ReplacementStatus.APPROVED
     req.decided_by_id = user.id
     req.decided_at = now
     req.decision_note = (note or "").strip() or None
@@ -479,7 +492,7 @@ def reject_replacement(user, req: ReplacementRequest, *, note: str | None) -> Re
     if not note:
         raise DomainError("note_required", _("驳回时请填写审批意见。"), field="note")
     before = snapshot(req)
-    req.status = ReplacementStatus.REJECTED
+    _claim(req, ReplacementStatus.REJECTED)
     req.decided_by_id = user.id
     req.decided_at = utcnow()
     req.decision_note = note

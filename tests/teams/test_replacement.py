@@ -248,3 +248,38 @@ def test_queue_shows_pending_requests_to_the_members_head(drawn, pending, login)
 
 def test_outsider_cannot_open_a_request(drawn, pending, login):
     assert login(drawn.outsider).get(f"/replacements/{pending.id}").status_code == 403
+
+
+def test_second_decision_is_refused(drawn, pending, login):
+    client = login(drawn.head_b)
+    assert _decide(client, pending, decision="reject", note="不同意").status_code == 302
+    resp = _decide(client, pending, decision="approve", substitute_id=drawn.i_idle.id)
+    assert resp.status_code == 409
+    db.session.expire_all()
+    assert pending.status is ReplacementStatus.REJECTED
+    assert _count(TeamMember) == 4
+
+
+def test_decision_racing_a_concurrent_one_is_refused(drawn, pending, as_user):
+    """The in-memory request still says pending, but another head decided meanwhile."""
+    from server.core.errors import Conflict
+    from server.teams.services import approve_replacement
+
+    db.session.execute(db.update(ReplacementRequest).values(status=ReplacementStatus.REJECTED)
+                       .execution_options(synchronize_session=False))
+    assert pending.status is ReplacementStatus.PENDING
+    with as_user(drawn.head_b), pytest.raises(Conflict):
+        approve_replacement(drawn.head_b, pending, substitute_id=drawn.i_idle.id)
+    db.session.rollback()
+    assert _count(TeamMember) == 4
+
+
+def test_requester_sees_the_request_and_forms_render(drawn, pending, login):
+    client = login(drawn.u_b1)
+    html = client.get(f"/replacements/{pending.id}").get_data(as_text=True)
+    assert "住院治疗" in html and "健康原因" in html
+    assert "批准并指定替补" not in html
+    assert client.get(f"/tasks/{drawn.task.id}/members/{drawn.m_b2.id}/replacement").status_code == 403
+    leader = login(drawn.u_a1)
+    assert "申请调整" in leader.get(f"/tasks/{drawn.task.id}/teams").get_data(as_text=True)
+    assert leader.get(f"/tasks/{drawn.task.id}/members/{drawn.m_b1.id}/replacement").status_code == 200
