@@ -106,21 +106,22 @@ def _contains(column, text: str):
     """Case-insensitive substring match that the indexes can serve: SQLite's LIKE is already
     case-insensitive for ASCII (and scans the narrow name index); PostgreSQL's ILIKE uses the
     pg_trgm GIN index."""
-    pattern = "%" + _escape_like(text) + "%"
     if _dialect() == "postgresql":
-        return column.ilike(pattern, escape="/")
-    return column.like(pattern, escape="/")
+        # no ESCAPE clause: PostgreSQL's default escape is the backslash, and only a plain
+        # pattern lets the planner use the trigram and pattern indexes
+        return column.ilike("%" + _escape_like(text, "\\") + "%")
+    return column.like("%" + _escape_like(text, "/") + "%", escape="/")
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+def _escape_like(text: str, esc: str) -> str:
+    return text.replace(esc, esc + esc).replace("%", esc + "%").replace("_", esc + "_")
 
 
 def _code_prefix(column, prefix: str):
     """Prefix match on a code column that uses a b-tree index on both databases."""
     if _dialect() == "postgresql":
         # served by the varchar_pattern_ops index (see models_ddl.POSTGRES_DDL)
-        return column.like(_escape_like(prefix) + "%", escape="/")
+        return column.like(_escape_like(prefix, "\\") + "%")
     # SQLite: a range on the unique index (codes are upper-case ASCII, BINARY collation)
     return (column >= prefix) & (column < prefix + "\U0010ffff")
 
