@@ -79,10 +79,14 @@ def count(model) -> int:
     return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def audit_count() -> int:
+def audit_count(entity_type: str | None = None) -> int:
+    """Return the number of audit entries (of ``entity_type`` only, when given; logins are audited too)."""
     from server.audit.models import AuditEntry
 
-    return count(AuditEntry)
+    stmt = select(func.count()).select_from(AuditEntry)
+    if entity_type:
+        stmt = stmt.where(AuditEntry.entity_type == entity_type)
+    return db.session.execute(stmt).scalar_one()
 
 
 @pytest.fixture
@@ -98,3 +102,14 @@ def login(client, auth):
 
 
 DAY = date(2026, 5, 1)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch):
+    """These tests log many users in and out; cheap Argon2 parameters keep them quick (the
+    hashing itself is the auth package's business and tested there)."""
+    from argon2 import PasswordHasher
+
+    from server.auth import sessions
+
+    monkeypatch.setattr(sessions, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))

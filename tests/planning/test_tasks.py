@@ -245,7 +245,7 @@ def test_candidate_upload_without_known_code_changes_nothing(depts, users, editi
     task = db.session.execute(db.select(Task)).scalar_one()
     before = audit_count()
     resp = client.post(f"/tasks/{task.id}/candidates",
-                       data={"file": (io.BytesIO("91410823MA99999990\n".encode()), "list.csv")},
+                       data={"file": (io.BytesIO(b"91410823MA99999990\n"), "list.csv")},
                        content_type="multipart/form-data")
     assert resp.status_code == 422
     assert "没有任何名录库中的检查对象" in resp.get_data(as_text=True)
