@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from flask import Flask, current_app
-from sqlalchemy import Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, text, update
 
 from ..audit.services import Change, record, record_many, set_actor
 from ..core.errors import DomainError, NotFound
@@ -66,7 +66,15 @@ from ..registry.validation import (
 from .models import ImportJob, ImportKind, ImportRowError, JobStatus
 from .readers import FileRefused, open_table
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
+#: above this many rows in a file, creations are audit-logged one entry per batch (file row, id and
+#: key of each created row, plus the file's SHA-256) instead of one entry per row with the full
+#: row: per-row entries would take most of a million-row import's time. Updates are always logged
+#: per row with before/after.
+AUDIT_PER_ROW_LIMIT = 50_000
+#: SQLite page cache for the import's connection (KiB; default is 2 MiB): the registry's indexes
+#: of a million rows do not fit in 2 MiB, and every insert would then re-read index pages
+SQLITE_IMPORT_CACHE_KIB = 256 * 1024
 ERROR_BATCH = 5000
 #: how many report lines a job keeps at most (the counts stay exact beyond it)
 MAX_REPORT_LINES = 200_000
@@ -199,7 +207,10 @@ def run_job(job_id: int, *, on_progress: Callable[[ImportJob], None] | None = No
     job.started_at = utcnow()
     db.session.commit()
     importer: _Importer = (ObjectImporter if job.kind is ImportKind.OBJECTS else InspectorImporter)(job)
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
     try:
+        if sqlite:
+            db.session.execute(text(f"PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}"))
         importer.run(on_progress)
     except FileRefused as err:
         db.session.rollback()
@@ -220,6 +231,10 @@ def run_job(job_id: int, *, on_progress: Callable[[ImportJob], None] | None = No
                                    err=str(err)[:300])}
         job.finished_at = utcnow()
         db.session.commit()
+    finally:
+        if sqlite:
+            db.session.execute(text("PRAGMA cache_size = -2000"))  # SQLite's default, memory back
+            db.session.commit()
     return job
 
 
@@ -269,6 +284,8 @@ class _Importer:
     def _rows(self, table) -> Iterator[tuple[int, dict[str, Any]]]:
         items = list(self.mapping.items())
         for n, cells in table.rows:
+            if not any(cells):
+                continue
             width = len(cells)
             row = {f: cells[i] for i, f in items if i < width}
             if not any(v and v.strip() for v in row.values()):
@@ -378,6 +395,20 @@ class _Importer:
     def note(self, n: int) -> str:
         return f"import #{self.job_id} row {n}"
 
+    @property
+    def per_row_create_audit(self) -> bool:
+        """One audit entry per created row (with the full row) — unless the file is so large that
+        this would dominate the import (see IMPORT_AUDIT_PER_ROW_LIMIT)."""
+        limit = current_app.config.get("IMPORT_AUDIT_PER_ROW_LIMIT", AUDIT_PER_ROW_LIMIT)
+        return self.job.total_rows <= limit
+
+    def batch_create_change(self, action: str, created: list[list]) -> Change:
+        """One audit entry for the rows a batch created: ``[file row, id, key]`` each, with the
+        file's SHA-256, so the full after-state is the stored file's row (tamper-evidently)."""
+        return Change(action, "import_job", self.job_id, None,
+                      {"file": self.job.filename, "sha256": self.job.sha256, "created": created},
+                      f"import #{self.job_id}: {len(created)} rows created")
+
 
 def _insert_ids(table, key_col, rows: list[dict]) -> list[int]:
     """Insert ``rows`` with one ``executemany`` and return their ids in the same order.
@@ -425,7 +456,7 @@ class ObjectImporter(_Importer):
             select(InspectedObject.code).where(InspectedObject.code_kind == CodeKind.ACCEPTED)).scalars())
 
     def dept_codes(self, ids: list[int]) -> list[str]:
-        return sorted(self.code_of.get(i, str(i)) for i in ids)
+        return sorted(self.code_of.get(i, str(i)) for i in ids) if ids else []
 
     def clean(self, row):
         return clean_object_row(row, self.departments, accepted_codes=self.accepted)
@@ -459,7 +490,7 @@ class ObjectImporter(_Importer):
             for oid, did in db.session.execute(select(object_departments.c.object_id, object_departments.c.department_id)
                                                .where(object_departments.c.object_id.in_(ids))):
                 current_depts.setdefault(oid, []).append(did)
-        inserts, insert_meta, updates, changes = [], [], [], []
+        inserts, insert_meta, updates, changes, updates_audited = [], [], [], [], []
         dept_adds, dept_removes = [], []
         unchanged = 0
         for n, c in batch:
@@ -487,13 +518,23 @@ class ObjectImporter(_Importer):
                 dept_removes += [{"o": old["id"], "d": d} for d in set(old_depts) - set(dept_ids)]
             if changed:
                 updates.append({"p_id": old["id"], "p_updated_at": now, **{f"p_{col}": c[col] for col in present_cols}})
-            changes.append(Change("object.update", "object", old["id"], before, after, self.note(n)))
+            change = Change("object.update", "object", old["id"], before, after, self.note(n))
+            changes.append(change)
+            updates_audited.append(change)
         if inserts:
             ids = _insert_ids(t, t.c.code, inserts)
+            per_row = self.per_row_create_audit
+            created = []
             for oid, (n, values, dept_ids) in zip(ids, insert_meta, strict=True):
-                dept_adds += [{"object_id": oid, "department_id": d} for d in dept_ids]
-                after = {**values, "supervising_departments": self.dept_codes(dept_ids)}
-                changes.append(Change("object.create", "object", oid, None, after, self.note(n)))
+                if dept_ids:
+                    dept_adds += [{"object_id": oid, "department_id": d} for d in dept_ids]
+                if per_row:
+                    after = {**values, "supervising_departments": self.dept_codes(dept_ids)}
+                    changes.append(Change("object.create", "object", oid, None, after, self.note(n)))
+                else:
+                    created.append([n, oid, values["code"]])
+            if created:
+                changes.append(self.batch_create_change("object.import_create", created))
         if updates:
             stmt = (update(t).where(t.c.id == bindparam("p_id"))
                     .values(version=t.c.version + 1, updated_at=bindparam("p_updated_at"),
@@ -507,7 +548,7 @@ class ObjectImporter(_Importer):
             db.session.execute(insert(object_departments), dept_adds)
         if changes:
             record_many(changes)
-        return len(inserts), len(changes) - len(inserts), unchanged
+        return len(inserts), len(updates_audited), unchanged
 
 
 # -- inspectors ---------------------------------------------------------------------------------
@@ -580,6 +621,7 @@ class InspectorImporter(_Importer):
             for iid, tag in db.session.execute(select(et.c.inspector_id, et.c.tag).where(et.c.inspector_id.in_(ids))):
                 current_tags.setdefault(iid, []).append(tag)
         inserts, insert_meta, updates, changes, tag_adds, tag_removes = [], [], [], [], [], []
+        updates_audited: list[Change] = []
         unchanged = 0
         for n, c in batch:
             old = existing.get(self.key(c))
@@ -604,13 +646,22 @@ class InspectorImporter(_Importer):
                 tag_removes += [{"i": old["id"], "g": tg} for tg in set(old_tags) - set(tags)]
             if changed:
                 updates.append({"p_id": old["id"], "p_updated_at": now, **{f"p_{col}": c[col] for col in present_cols}})
-            changes.append(Change("inspector.update", "inspector", old["id"], before, after, self.note(n)))
+            change = Change("inspector.update", "inspector", old["id"], before, after, self.note(n))
+            changes.append(change)
+            updates_audited.append(change)
         if inserts:
             ids = _insert_ids(t, t.c.certificate_no, inserts)
+            per_row = self.per_row_create_audit
+            created = []
             for iid, (n, values, tags) in zip(ids, insert_meta, strict=True):
                 tag_adds += [{"inspector_id": iid, "tag": tg} for tg in tags]
-                changes.append(Change("inspector.create", "inspector", iid, None, {**values, "expertise": tags},
-                                      self.note(n)))
+                if per_row:
+                    changes.append(Change("inspector.create", "inspector", iid, None,
+                                          {**values, "expertise": tags}, self.note(n)))
+                else:
+                    created.append([n, iid, values["certificate_no"] or values["name"]])
+            if created:
+                changes.append(self.batch_create_change("inspector.import_create", created))
         if updates:
             stmt = (update(t).where(t.c.id == bindparam("p_id"))
                     .values(version=t.c.version + 1, updated_at=bindparam("p_updated_at"),
@@ -623,7 +674,7 @@ class InspectorImporter(_Importer):
             db.session.execute(insert(et), tag_adds)
         if changes:
             record_many(changes)
-        return len(inserts), len(changes) - len(inserts), unchanged
+        return len(inserts), len(updates_audited), unchanged
 
 
 # -- reports ------------------------------------------------------------------------------------

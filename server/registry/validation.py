@@ -409,10 +409,10 @@ def clean_object_row(row: Mapping[str, Any], departments_by_name_or_code: Mappin
     cleaned: dict[str, Any] = {"code": code, "code_kind": kind}
     for f, max_len, required in _OBJECT_TEXT:
         v = get(f)
-        if v and v.__class__ is not str:
-            v = str(v)
         if v:
-            v = _text(v)
+            v = v.strip() if v.__class__ is str else _text(v)
+            if v and v[0] == "'":
+                v = _text(v)
         if not v:
             cleaned[f] = None
             if required:
