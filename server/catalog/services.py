@@ -19,7 +19,7 @@ from ..audit.services import diff, record, snapshot
 from ..core.errors import Conflict, DomainError, NotFound
 from ..core.models import utcnow
 from ..extensions import db
-from ..org.models import Department
+from ..org.models import Department, Kind
 from ..registry.models import ObjectType
 from .models import (
     CheckItem,
@@ -185,7 +185,8 @@ def _department_or_none(value: Any) -> Department | None:
     except (TypeError, ValueError):
         return None
     dept = db.session.get(Department, dept_id)
-    if dept is None or not dept.active:
+    # units (科室, 市场监管所) act for their department; the list names departments only
+    if dept is None or not dept.active or dept.kind is not Kind.DEPARTMENT:
         return None
     return dept
 
@@ -293,7 +294,7 @@ def clean_item_data(raw: Mapping[str, Any]) -> ItemData:
     initiating = _department_or_none(raw.get("initiating_department_id"))
     if initiating is None:
         if str(raw.get("initiating_department_id") or "").strip():
-            errors["initiating_department_id"] = _("发起部门不存在或已停用。请从列表中选择。")
+            errors["initiating_department_id"] = _("发起部门不存在或已停用，或是内设机构（派出机构）。请从列表中选择。")
         else:
             errors["initiating_department_id"] = _("请选择发起部门。")
 

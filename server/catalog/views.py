@@ -20,7 +20,7 @@ from ..auth.roles import Role, can_edit_department_data
 from ..core.errors import Conflict, Forbidden, NotFound
 from ..core.pagination import paginate
 from ..extensions import db
-from ..org.models import Department
+from ..org.models import Department, Kind
 from ..registry.models import ObjectType
 from . import services
 from .models import (
@@ -86,7 +86,8 @@ def template_globals() -> dict[str, Any]:
 
 def _departments() -> list[Department]:
     return list(db.session.execute(
-        select(Department).where(Department.active.is_(True)).order_by(Department.level, Department.name)
+        select(Department).where(Department.active.is_(True), Department.kind == Kind.DEPARTMENT)
+        .order_by(Department.level, Department.name)
     ).scalars())
 
 

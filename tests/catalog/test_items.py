@@ -195,3 +195,12 @@ def test_item_detail_shows_fields_checklists_and_history(admin, client, make_edi
     for expected in ("《成品油市场管理办法》", "具有成品油经营批准证书的企业", "武陟县商务局", "武陟县市场监督管理局",
                      "实地检查、书面检查", "3%", "每年1次", "T-001", "check_item.create", "编制检查表"):
         assert expected in text
+
+
+def test_a_unit_cannot_initiate_an_item(depts, make_department):
+    from server.org.models import Kind
+
+    station = make_department("木城市场监管所", kind=Kind.UNIT, parent=depts["市场监督管理局"])
+    with pytest.raises(ValidationFailed) as err:
+        services.clean_item_data(item_form(depts, initiating_department_id=str(station.id)))
+    assert "发起部门不存在或已停用" in err.value.errors["initiating_department_id"]
