@@ -51,7 +51,8 @@ TASK_STATUS_LABELS = {
 ACCEPTANCE_LABELS = {Acceptance.PENDING: _l("待确认"), Acceptance.ACCEPTED: _l("已接受"),
                      Acceptance.RETURNED: _l("已退回")}
 LEVEL_LABELS = {Level.PROVINCE: _l("省级"), Level.CITY: _l("市级"), Level.COUNTY: _l("县区级")}
-SCOPE_FLAG_LABELS = {"abnormal_list": _l("列入经营异常名录"), "serious_violation": _l("列入严重违法失信名单")}
+SCOPE_FLAG_LABELS = {"abnormal_list": _l("列入经营异常名录"), "serious_violation": _l("列入严重违法失信名单"),
+                     "high_complaints": _l("投诉举报较多")}
 SOURCE_LABELS = {"registry": _l("按范围从名录库抽取"), "imported": _l("导入的候选名单"),
                  "dispatched": _l("上级下派的对象")}
 
@@ -476,7 +477,7 @@ def candidate_count(task: Task) -> int:
 
 def dispatched_object_ids(task: Task) -> list[int]:
     """Return the ids of the objects a dispatched task received from its parent's draw, in code order
-    (the child task's locked object list; used by the inspector draw)."""
+    (the child's TaskCandidate rows: its candidate list, all of which its ratio-1 draw selects)."""
     return list(db.session.execute(
         select(TaskCandidate.object_id).join(InspectedObject, InspectedObject.id == TaskCandidate.object_id)
         .where(TaskCandidate.task_id == task.id).order_by(InspectedObject.code)
@@ -1039,10 +1040,12 @@ def dispatch_task(parent: Task, departments: Iterable[Department | int], *, user
 
     Rule: an object goes to the chosen department that supervises it (the object's supervising
     departments include that department or one of its units); an object supervised by several
-    chosen departments goes to the first in code order. The child (candidate_source
-    ``dispatched``, ``parent_task_id`` set) holds its objects as TaskCandidate rows, skips the
-    object draw (status ``objects_drawn``) and goes on to its own inspector draw. Departments
-    without objects get no child (reported). Raises DomainError/Conflict, nothing changed."""
+    chosen departments goes to the first in code order. The child (``parent_task_id`` set,
+    candidate_source ``dispatched``) holds its objects as TaskCandidate rows and is accepted at
+    once with one stratum ``ALL`` at ratio 1: its "object draw" only locks the dispatched list
+    (every candidate is selected, no new lottery), then it goes on to its own inspector draw.
+    Departments without objects get no child (reported). Raises DomainError/Conflict, nothing
+    changed."""
     from ..registry.models import object_departments
 
     selected = selected_object_ids(parent)
@@ -1098,9 +1101,9 @@ def dispatch_task(parent: Task, departments: Iterable[Department | int], *, user
         child = Task(
             code=next_task_code(dept, parent.period_start.year), name=f"{parent.name}（{dept.short_name or dept.name}）"[:200],
             plan_id=parent.plan_id, adhoc_reason=parent.adhoc_reason, initiating_department_id=dept.id,
-            status=TaskStatus.OBJECTS_DRAWN, period_start=parent.period_start, period_end=parent.period_end,
+            status=TaskStatus.ACCEPTED, period_start=parent.period_start, period_end=parent.period_end,
             teams_count=teams, unannounced=parent.unannounced, scope={}, candidate_source="dispatched",
-            strata=[], parent_task_id=parent.id, created_by_id=getattr(user, "id", None),
+            strata=[{"name": "ALL", "ratio": "1"}], parent_task_id=parent.id, created_by_id=getattr(user, "id", None),
         )
         lead = next((d for d in parent.departments if d.is_initiator), None)
         child.departments.append(TaskDepartment(

@@ -173,12 +173,14 @@ def edit_plan(plan_id: int):
     return render_template("planning/plan_form.html", plan=plan, form=form, errors={}, **_plan_form_context())
 
 
-@bp.post("/plans/<int:plan_id>/publish")
+@bp.route("/plans/<int:plan_id>/publish", methods=["GET", "POST"])
 @login_required
 def publish_plan(plan_id: int):
-    """Publish a draft plan (it becomes public and frozen)."""
+    """Confirm (GET), then publish (POST) a draft plan: it becomes public and frozen."""
     _require_plan_manager()
     plan = services.get_plan(plan_id)
+    if request.method == "GET":
+        return render_template("planning/publish_confirm.html", plan=plan, tasks=services.plan_tasks(plan))
     services.publish_plan(plan)
     flash(_("已发布年度计划“%(t)s”，公众可以查询。", t=plan.title), "success")
     return redirect(url_for(".show_plan", plan_id=plan.id))

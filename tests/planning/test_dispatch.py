@@ -41,7 +41,8 @@ def test_dispatch_creates_one_child_per_department(city_task, depts):
     children = {c.initiating_department_id: c for c in services.child_tasks(task)}
     assert set(children) == {depts["scj"].id, depts["swj"].id}
     scj = children[depts["scj"].id]
-    assert (scj.parent_task_id, scj.candidate_source, scj.status) == (task.id, "dispatched", TaskStatus.OBJECTS_DRAWN)
+    assert (scj.parent_task_id, scj.candidate_source, scj.status) == (task.id, "dispatched", TaskStatus.ACCEPTED)
+    assert scj.strata == [{"name": "ALL", "ratio": "1"}]  # the whole dispatched list, no new lottery
     assert scj.teams_count == 2 and scj.departments[0].members_per_team == 2
     assert sorted(services.dispatched_object_ids(scj)) == sorted([objs[0].id, objs[1].id])
     assert services.dispatched_object_ids(children[depts["swj"].id]) == [objs[2].id]

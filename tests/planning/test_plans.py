@@ -149,3 +149,10 @@ def test_plan_title_html_is_escaped(depts, users, login):
     for url in ("/plans/", f"/plans/{plan.id}"):
         body = client.get(url).get_data(as_text=True)
         assert "<b>计划</b>" not in body and "&lt;b&gt;计划&lt;/b&gt;" in body
+
+
+def test_publish_asks_for_confirmation_first(plan, planned_task, login):
+    body = login("office").get(f"/plans/{plan.id}/publish").get_data(as_text=True)
+    assert "确认发布" in body
+    db.session.expire_all()
+    assert db.session.get(AnnualPlan, plan.id).status is PlanStatus.DRAFT

@@ -250,3 +250,36 @@ def test_candidate_upload_without_known_code_changes_nothing(depts, users, editi
     assert resp.status_code == 422
     assert "没有任何名录库中的检查对象" in resp.get_data(as_text=True)
     assert count(TaskCandidate) == 0 and audit_count() == before
+
+
+def test_new_task_form_shows_defaults(depts, users, edition, login):
+    body = login("scj_init").get("/tasks/new").get_data(as_text=True)
+    assert 'name="ratio_A" type="text" inputmode="decimal" value="0.01"' in body
+    assert 'name="ratio_D" type="text" inputmode="decimal" value="0.20"' in body
+    assert 'name="statuses" value="active" checked' in body
+    assert "成品油经营" in body  # items of the current published list
+
+
+def test_edit_form_shows_saved_values(depts, users, edition, login):
+    client = login("scj_init")
+    client.post("/tasks/new", data=task_form(depts, edition, strata_mode="all", ratio_ALL="0.3"))
+    task = db.session.execute(db.select(Task)).scalar_one()
+    body = client.get(f"/tasks/{task.id}/edit").get_data(as_text=True)
+    assert 'value="0.3"' in body and 'name="strata_mode" value="all" checked' in body
+    assert f'name="members_{depts["swj"].id}"' in body
+
+
+def test_detail_links_to_draws(depts, users, login, make_task):
+    task = make_task(depts["scj"], [depts["swj"]], accepted=True)
+    body = login("swj_insp").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert f'/tasks/{task.id}/draws' in body
+
+
+def test_csrf_is_required_when_enabled(app, depts, users, login, make_task):
+    task = make_task(depts["scj"], [depts["swj"]])
+    client = login("swj_admin")
+    app.config["WTF_CSRF_ENABLED"] = True
+    resp = client.post(f"/tasks/{task.id}/accept", data={"department_id": depts["swj"].id})
+    assert resp.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).departments[1].acceptance.value == "pending"
