@@ -142,7 +142,7 @@ def load_objects(n: int, departments: dict[str, Department], rng: random.Random)
             "code": _credit_code(rng, otype, used), "code_kind": "uscc", "name": name,
             "object_type": otype.value, "legal_representative": _person(rng),
             "address": f"河南省焦作市武陟县{town}{rng.choice(('建设路', '沁河路', '朝阳路', '人民路', '兴华路'))}{rng.randint(1, 300)}号",
-            "region_county": "武陟县", "region_town": town, "jurisdiction_level": "county",
+            "region_county": "武陟县", "region_town": town, "jurisdiction_level": Level.COUNTY,
             "industry": industry, "business_scope": scope, "registration_status": status.value,
             "registered_on": today - timedelta(days=rng.randint(30, 365 * 25)),
             "risk_class": rng.choices(risk_classes, risk_weights)[0].value,
@@ -221,9 +221,32 @@ def load_accounts(departments: dict[str, Department], inspectors: list[Inspector
     return len(DEMO_ACCOUNTS)
 
 
+def _give_inspector_account_a_team(task, departments: dict[str, Department]) -> None:
+    """Link the demo ``inspector`` account to a drawn SAMR member, so it has visits to work on."""
+    from ..auth.models import User
+    from ..teams.models import TeamMember
+
+    user = db.session.execute(select(User).where(User.username == "inspector")).scalar_one()
+    member = db.session.execute(
+        select(TeamMember).where(TeamMember.task_id == task.id, TeamMember.active.is_(True),
+                                 TeamMember.department_id == departments["市场监督管理局"].id)
+        .order_by(TeamMember.id)
+    ).scalars().first()
+    if member is None:
+        return
+    previous = db.session.execute(select(Inspector).where(Inspector.user_id == user.id)).scalar_one_or_none()
+    if previous is not None and previous.id != member.inspector_id:
+        previous.user_id = None
+        db.session.flush()
+    member.inspector.user_id = user.id
+    user.display_name = member.inspector.name
+    db.session.flush()
+
+
 def load_demo(n_objects: int = 2000, seed: int = 20210304) -> dict[str, int]:
     """Load all demo data into an empty database and return counts (flushes; the caller commits)."""
     from ..catalog.demo import load_demo_catalog
+    from ..draws.demo import load_demo_draws
 
     rng = random.Random(seed)
     departments = load_departments()
@@ -231,6 +254,10 @@ def load_demo(n_objects: int = 2000, seed: int = 20210304) -> dict[str, int]:
     n = load_objects(n_objects, departments, rng)
     inspectors = load_inspectors(departments, rng)
     accounts = load_accounts(departments, inspectors)
+    drawn_task = load_demo_draws()
+    if drawn_task is not None:
+        _give_inspector_account_a_team(drawn_task, departments)
     n_departments = db.session.execute(select(func.count()).select_from(Department)).scalar_one()
     return {"departments": n_departments, "check items": len(items) if items is not None else 0,
-            "objects": n, "inspectors": len(inspectors), "accounts": accounts}
+            "objects": n, "inspectors": len(inspectors), "accounts": accounts,
+            "tasks with draws": 1 if drawn_task is not None else 0}
