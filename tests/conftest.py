@@ -33,6 +33,8 @@ def _base_config(tmp_path) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "IMPORT_RUN_INLINE": True,
+        # still Argon2id, at a cost that keeps the suite fast (production uses argon2-cffi's defaults)
+        "PASSWORD_HASH_PARAMS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
         "UPLOAD_DIR": str(tmp_path / "uploads"),
     }
 

@@ -16,27 +16,37 @@ from ..core.models import utcnow
 from ..extensions import db, login_manager
 from .models import User, UserSession
 
-_hasher = PasswordHasher()
-#: a real hash to compare against when the user does not exist (same timing either way)
-_DUMMY_HASH = _hasher.hash("spotcheck-timing-equaliser")
+_HASHERS: dict[tuple, tuple[PasswordHasher, str]] = {}
+
+
+def _hasher_and_dummy() -> tuple[PasswordHasher, str]:
+    """Return the Argon2id hasher for this app's ``PASSWORD_HASH_PARAMS`` (argon2-cffi's defaults
+    unless set; the test suite sets cheap ones) and a real hash of a dummy password, compared
+    against when the user does not exist, so both cases take the same time."""
+    params = tuple(sorted((current_app.config.get("PASSWORD_HASH_PARAMS") or {}).items()))
+    if params not in _HASHERS:
+        hasher = PasswordHasher(**dict(params))
+        _HASHERS[params] = (hasher, hasher.hash("spotcheck-timing-equaliser"))
+    return _HASHERS[params]
 
 
 def hash_password(password: str) -> str:
     """Return an Argon2id hash of ``password``."""
-    return _hasher.hash(password)
+    return _hasher_and_dummy()[0].hash(password)
 
 
 def check_password(user: User | None, password: str) -> bool:
     """Return True when ``password`` matches; rehash transparently when parameters changed."""
-    stored = user.password_hash if user is not None else _DUMMY_HASH
+    hasher, dummy = _hasher_and_dummy()
+    stored = user.password_hash if user is not None else dummy
     try:
-        _hasher.verify(stored, password)
+        hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
     if user is None:
         return False
-    if _hasher.check_needs_rehash(stored):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(stored):
+        user.password_hash = hasher.hash(password)
     return True
 
 
