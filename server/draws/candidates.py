@@ -21,6 +21,7 @@ the exclusions are small sets of codes computed in SQL and applied with set look
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,7 +29,20 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, distinct, exists, func, or_, select, type_coerce
+from sqlalchemy import (
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    column,
+    distinct,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 
 from ..extensions import db
 from ..org.models import Department
@@ -65,6 +79,26 @@ class CandidateSet:
     @property
     def total(self) -> int:
         return sum(len(s["ids"]) for s in self.strata)
+
+
+def values_in(col: Any, values: list[str]) -> Any:
+    """``col IN values`` with one bound parameter, however many values: ``= ANY(array)`` on
+    PostgreSQL, ``IN (SELECT value FROM json_each(?))`` on SQLite (no query per 900 values)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return col == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    return col.in_(select(column("value")).select_from(
+        func.json_each(bindparam(None, json.dumps(list(values), ensure_ascii=False), type_=String))))
+
+
+def fetch_raw(stmt) -> list[tuple]:
+    """Run a Core select and return the DBAPI's rows as they come (no per-row processing)."""
+    result = db.session.execute(stmt)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def complaint_threshold() -> int:
@@ -144,8 +178,8 @@ def _joint_task_ids(task_ids: list[int]) -> set[int]:
     return set(rows)
 
 
-def _capped_codes(task: Task) -> dict[str, int]:
-    """Return {code: joint checks this year} for non-exempt objects at or over the cap."""
+def _capped_codes(task: Task) -> dict[str, tuple[int, str]]:
+    """Return {code: (joint checks this year, name)} for non-exempt objects at or over the cap."""
     year_draws = db.session.execute(_final_object_draws_in_year(task)).all()
     # a dispatched child counts as its parent's check (one check, drawn once)
     roots: dict[int, int] = {tid: root for tid, root in year_draws}
@@ -153,26 +187,23 @@ def _capped_codes(task: Task) -> dict[str, int]:
     joint_ids = [tid for tid, root in roots.items() if tid in joint or root in joint]
     if not joint_ids:
         return {}
-    t = Task.__table__.c
     ds = DrawSelection.__table__.c
     o = InspectedObject.__table__.c
-    checks = func.count(distinct(func.coalesce(t.parent_task_id, t.id)))
+    # count checks per object in draw_selections alone (a child counts as its parent), then join
+    # the few objects over the cap for the exemptions and their names
+    merged = {tid: roots[tid] for tid in joint_ids if roots[tid] != tid}
+    root = case(merged, value=ds.task_id, else_=ds.task_id) if merged else ds.task_id
+    checks = func.count(distinct(root))
+    over = (select(ds.object_id, checks.label("n")).where(ds.task_id.in_(joint_ids))
+            .group_by(ds.object_id).having(checks >= JOINT_CAP).subquery())
     exempt = or_(o.risk_class == "D", o.abnormal_list.is_(True), o.serious_violation.is_(True),
                  o.complaint_count >= complaint_threshold())
-    rows = db.session.execute(
-        select(o.code, checks)
-        .select_from(DrawSelection.__table__)
-        .join(Task.__table__, t.id == ds.task_id)
-        .join(InspectedObject.__table__, o.id == ds.object_id)
-        .where(ds.task_id.in_(joint_ids), ~exempt)
-        .group_by(o.code)
-        .having(checks >= JOINT_CAP)
-    ).all()
-    return {code: n for code, n in rows}
+    rows = fetch_raw(select(o.code, o.name, over.c.n).join(over, over.c.object_id == o.id).where(~exempt))
+    return {code: (n, name) for code, name, n in rows}
 
 
-def _higher_level_codes(task: Task) -> dict[str, str]:
-    """Return {code: task code} for objects drawn this year by a task of a higher-level department."""
+def _higher_level_codes(task: Task) -> dict[str, tuple[str, str]]:
+    """Return {code: (task code, name)} for objects drawn this year by a higher-level department."""
     year_draws = db.session.execute(_final_object_draws_in_year(task)).all()
     other_ids = sorted({tid for tid, _ in year_draws})
     if not other_ids:
@@ -191,21 +222,20 @@ def _higher_level_codes(task: Task) -> dict[str, str]:
     ds = DrawSelection.__table__.c
     o = InspectedObject.__table__.c
     rows = db.session.execute(
-        select(o.code, t.code)
+        select(o.code, o.name, t.code)
         .select_from(DrawSelection.__table__)
         .join(Task.__table__, t.id == ds.task_id)
         .join(InspectedObject.__table__, o.id == ds.object_id)
         .where(ds.task_id.in_(sorted(higher)))
     ).all()
-    return {code: task_code for code, task_code in rows}
+    return {code: (task_code, name) for code, name, task_code in rows}
 
 
 def _names(codes: list[str]) -> dict[str, str]:
+    if not codes:
+        return {}
     o = InspectedObject.__table__.c
-    out: dict[str, str] = {}
-    for k in range(0, len(codes), 500):
-        out.update(db.session.execute(select(o.code, o.name).where(o.code.in_(codes[k:k + 500]))).all())
-    return out
+    return {code: name for code, name in fetch_raw(select(o.code, o.name).where(values_in(o.code, codes)))}
 
 
 def build_candidates(task: Task) -> CandidateSet:
@@ -225,16 +255,19 @@ def build_candidates(task: Task) -> CandidateSet:
     capped = {} if dispatched else _capped_codes(task)
     higher = {} if dispatched else _higher_level_codes(task)
     reasons: dict[str, tuple[str, str]] = {}
-    for code, n in capped.items():
+    labels: dict[str, str] = {}
+    for code, (n, name) in capped.items():
         reasons[code] = ("joint_cap", str(n))
-    for code, task_code in higher.items():
+        labels[code] = name
+    for code, (task_code, name) in higher.items():
         reasons[code] = ("higher_level", task_code)
+        labels[code] = name
 
     ids: dict[str, list[str]] = {name: [] for name in names}
     no_class: list[str] = []
     # raw strings: no Enum conversion per row
     risk_col = type_coerce(o.risk_class, String)
-    rows = db.session.execute(_source_query(task, [o.code, risk_col]))
+    rows = fetch_raw(_source_query(task, [o.code, risk_col]))
     if by_risk:
         for code, risk in rows:
             if risk is None:
@@ -256,7 +289,7 @@ def build_candidates(task: Task) -> CandidateSet:
         reasons[code] = ("no_risk_class", "")
     excluded_codes.extend(no_class)
     excluded_codes.sort()
-    labels = _names(excluded_codes)
+    labels.update(_names(no_class))
     excluded = [{"code": c, "name": labels.get(c, ""), "reason": reasons[c][0], "detail": reasons[c][1]}
                 for c in excluded_codes]
 

@@ -41,7 +41,7 @@ from ..registry.models import InspectedObject, Inspector, InspectorExpertise, In
 from ..teams.models import ConflictDeclaration, MemberSource, Team, TeamMember
 from ..visits.models import Visit, VisitItem, VisitStatus
 from . import spec
-from .candidates import CandidateSet, build_candidates
+from .candidates import CandidateSet, build_candidates, fetch_raw, values_in
 from .models import Draw, DrawKind, DrawSelection, DrawStatus
 
 #: roles of the initiating department that run its draws (system administrators always may)
@@ -129,6 +129,19 @@ def lock_task(task_id: int) -> Task:
     if task is None:
         raise NotFound("task_not_found", _("找不到该抽查任务。"))
     return task
+
+
+def _draw_task_id(draw_id: int) -> int:
+    """The task of a draw, without loading the draw (its candidates may be a million ids)."""
+    task_id = db.session.execute(select(Draw.task_id).where(Draw.id == draw_id)).scalar_one_or_none()
+    if task_id is None:
+        raise NotFound("draw_not_found", _("找不到该抽取记录。"))
+    return task_id
+
+
+def draw_task(draw_id: int) -> Task:
+    """Return the task of a draw (404 if the draw is unknown) without loading the draw."""
+    return get_task(_draw_task_id(draw_id))
 
 
 def _fresh_draw(draw_id: int) -> Draw:
@@ -386,8 +399,7 @@ def perform_draw(draw_id: int, *, witnesses: list[dict[str, str]], witness_entro
     if len(entropy) > MAX_ENTROPY:
         raise DomainError("entropy_too_long", _("现场随机输入最多 %(n)s 个字符。", n=MAX_ENTROPY),
                           status=422, field="witness_entropy")
-    draw = get_draw(draw_id)
-    task = lock_task(draw.task_id)
+    task = lock_task(_draw_task_id(draw_id))
     draw = _fresh_draw(draw_id)
     if draw.status is DrawStatus.FINAL:
         raise _draw_exists(draw.kind)
@@ -435,11 +447,10 @@ def perform_draw(draw_id: int, *, witnesses: list[dict[str, str]], witness_entro
 
 
 def _object_ids(codes: list[str]) -> dict[str, int]:
+    if not codes:
+        return {}
     o = InspectedObject.__table__.c
-    out: dict[str, int] = {}
-    for k in range(0, len(codes), 900):
-        out.update(db.session.execute(select(o.code, o.id).where(o.code.in_(codes[k:k + 900]))).all())
-    return out
+    return {code: oid for code, oid in fetch_raw(select(o.code, o.id).where(values_in(o.code, codes)))}
 
 
 def _store_selection(draw: Draw, task: Task, rec: dict[str, Any]) -> None:
@@ -471,11 +482,9 @@ def _create_teams_and_visits(task: Task, rec: dict[str, Any]) -> None:
     matched object with every check item of the task."""
     certs = [c for t in rec["assignment"].values() for c in t["members"]]
     i = Inspector.__table__.c
-    by_cert: dict[str, tuple[int, int]] = {}
-    for k in range(0, len(certs), 900):
-        for cert, iid, dept in db.session.execute(
-                select(i.certificate_no, i.id, i.department_id).where(i.certificate_no.in_(certs[k:k + 900]))):
-            by_cert[cert] = (iid, dept)
+    by_cert: dict[str, tuple[int, int]] = {
+        cert: (iid, dept) for cert, iid, dept in fetch_raw(
+            select(i.certificate_no, i.id, i.department_id).where(values_in(i.certificate_no, certs)))}
     ds = DrawSelection.__table__.c
     o = InspectedObject.__table__.c
     obj_ids: dict[str, int] = {code: oid for code, oid in db.session.execute(
@@ -564,8 +573,7 @@ def void_draw(draw_id: int, *, reason: str) -> Draw:
     reason = (reason or "").strip()
     if len(reason) < 2:
         raise DomainError("void_reason_required", _("请填写作废原因。"), status=422, field="reason")
-    draw = get_draw(draw_id)
-    lock_task(draw.task_id)
+    lock_task(_draw_task_id(draw_id))
     draw = _fresh_draw(draw_id)
     if draw.status is not DrawStatus.COMMITTED:
         raise Conflict("draw_not_voidable", _("只有尚未抽取的承诺可以作废；已完成或已作废的抽取不能作废。"))
@@ -624,24 +632,21 @@ def export_records(directory: Path) -> list[Path]:
 
 def object_labels(codes: list[str]) -> dict[str, str]:
     """Return {code: name} for the given object codes."""
+    if not codes:
+        return {}
     o = InspectedObject.__table__.c
-    out: dict[str, str] = {}
-    for k in range(0, len(codes), 900):
-        out.update(db.session.execute(select(o.code, o.name).where(o.code.in_(codes[k:k + 900]))).all())
-    return out
+    return {code: name for code, name in fetch_raw(select(o.code, o.name).where(values_in(o.code, codes)))}
 
 
 def inspector_labels(certs: list[str]) -> dict[str, tuple[str, str]]:
     """Return {certificate: (name, department name)}."""
     i = Inspector.__table__.c
     d = Department.__table__.c
-    out: dict[str, tuple[str, str]] = {}
-    for k in range(0, len(certs), 900):
-        for cert, name, dept in db.session.execute(
-                select(i.certificate_no, i.name, d.name).join(Department.__table__, d.id == i.department_id)
-                .where(i.certificate_no.in_(certs[k:k + 900]))):
-            out[cert] = (name, dept)
-    return out
+    if not certs:
+        return {}
+    return {cert: (name, dept) for cert, name, dept in fetch_raw(
+        select(i.certificate_no, i.name, d.name).join(Department.__table__, d.id == i.department_id)
+        .where(values_in(i.certificate_no, certs)))}
 
 
 def team_overview(task: Task) -> list[dict[str, Any]]:

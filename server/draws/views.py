@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from ..audit.services import history
 from ..auth.roles import Role, roles_required
 from ..core.errors import DomainError
+from ..planning.models import TaskStatus
 from ..teams import access
 from . import services
 from .candidates import REASON_LABELS
@@ -35,6 +36,15 @@ def _draw_status_label(status: DrawStatus) -> str:
 @bp.app_template_filter("draw_kind_label")
 def _draw_kind_label(kind: DrawKind) -> str:
     return _("检查对象抽取") if kind is DrawKind.OBJECTS else _("检查人员抽取与匹配")
+
+
+@bp.app_template_filter("draw_task_status")
+def _task_status(status: TaskStatus) -> str:
+    return {
+        TaskStatus.DRAFT: _("草稿"), TaskStatus.PENDING: _("待各部门确认"), TaskStatus.ACCEPTED: _("各部门已确认，可抽取"),
+        TaskStatus.OBJECTS_DRAWN: _("已抽取检查对象"), TaskStatus.INSPECTORS_DRAWN: _("已抽取检查人员并匹配"),
+        TaskStatus.VISITS_OVER: _("检查已结束"), TaskStatus.CANCELLED: _("已取消"),
+    }[status]
 
 
 @bp.app_template_filter("exclusion_reason")
@@ -207,19 +217,19 @@ def _witness_form() -> tuple[dict, dict, list]:
 @login_required
 def perform(draw_id: int):
     """Draw now with the people present and their entropy; final at once."""
-    draw = services.get_draw(draw_id)
-    task = services.get_task(draw.task_id)
+    task = services.draw_task(draw_id)
     _require_operate(task)
     form, required, reps = _witness_form()
     try:
         witnesses = services.clean_witnesses(required, reps)
-        draw = services.perform_draw(draw.id, witnesses=witnesses, witness_entropy=form["witness_entropy"])
+        draw = services.perform_draw(draw_id, witnesses=witnesses, witness_entropy=form["witness_entropy"])
     except DomainError as err:
         if err.code not in ("witnesses_missing", "entropy_too_long"):
             raise
         errors = dict(err.details.get("fields") or {})
         if err.details.get("field"):
             errors[err.details["field"]] = err.message
+        draw = services.get_draw(draw_id)
         return render_template("draws/screen.html", **_screen_context(draw, form=form, errors=errors),
                                error=err.message), err.status
     flash(_("抽取完成，结果已锁定。"), "success")
@@ -230,14 +240,14 @@ def perform(draw_id: int):
 @login_required
 def void(draw_id: int):
     """Abandon a committed draw with a reason."""
-    draw = services.get_draw(draw_id)
-    task = services.get_task(draw.task_id)
+    task = services.draw_task(draw_id)
     _require_operate(task)
     try:
-        services.void_draw(draw.id, reason=request.form.get("reason", ""))
+        services.void_draw(draw_id, reason=request.form.get("reason", ""))
     except DomainError as err:
         if err.code != "void_reason_required":
             raise
+        draw = services.get_draw(draw_id)
         return render_template("draws/screen.html", **_screen_context(draw, errors={"reason": err.message}),
                                error=err.message), err.status
     flash(_("已作废该抽取。可以重新生成承诺值。"), "success")

@@ -159,3 +159,12 @@ def test_dispatched_task_draws_from_parent_selection(make_task, make_department,
     assert _codes(cands) == [drawn.code]
     assert cands.excluded == []
     assert cands.source == "dispatched"
+
+
+def test_dispatched_child_counts_as_its_parents_check(make_task, two_depts, make_object, past_check):
+    obj = make_object()
+    parent = make_task(two_depts[0], [two_depts[1]], accepted=True)
+    past_check(parent, [obj])
+    past_check(make_task(two_depts[0], [two_depts[1]], accepted=True, parent_task_id=parent.id), [obj])
+    task = make_task(two_depts[0], [two_depts[1]], accepted=True)
+    assert _codes(build_candidates(task)) == [obj.code]  # one check (drawn once, executed below), not two
