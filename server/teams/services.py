@@ -276,7 +276,7 @@ def refresh_conflict_flags(*, task: Task | None = None, inspector_id: int | None
     if not members:
         return 0
     hits = db.session.execute(
-        db.select(TeamMember.id, InspectedObject.code, InspectedObject.name, ConflictDeclaration.relation)
+        db.select(TeamMember.id, InspectedObject.code, ConflictDeclaration.relation)
         .join(Visit, Visit.team_id == TeamMember.team_id)
         .join(ConflictDeclaration, (ConflictDeclaration.inspector_id == TeamMember.inspector_id)
               & (ConflictDeclaration.object_id == Visit.object_id))
@@ -285,9 +285,9 @@ def refresh_conflict_flags(*, task: Task | None = None, inspector_id: int | None
         .order_by(InspectedObject.code)
     ).all()
     notes: dict[int, list[str]] = defaultdict(list)
-    for member_id, code, name, relation in hits:
-        notes[member_id].append(_("与检查对象 %(code)s %(name)s 存在利益关系：%(relation)s",
-                                  code=code, name=name, relation=relation))
+    for member_id, code, relation in hits:
+        # the same wording as the draw engine's flag at matching, so a refresh changes nothing there
+        notes[member_id].append(_("申报与 %(code)s 存在利害关系（%(rel)s），需申请回避并替换。", code=code, rel=relation))
     changed = 0
     for m in members:
         flag = m.id in notes
