@@ -15,17 +15,6 @@ from server.teams.models import Team, TeamMember
 from server.visits.models import Visit
 
 
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch):
-    """These tests create a dozen accounts; a cheap Argon2 setting keeps them fast (the real
-    parameters are tested in tests/auth)."""
-    from argon2 import PasswordHasher
-
-    from server.auth import sessions
-
-    monkeypatch.setattr(sessions, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
 @pytest.fixture
 def drawn(make_department, make_user, make_inspector, make_object, make_task):
     a = make_department("发起局")

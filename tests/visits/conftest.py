@@ -16,16 +16,6 @@ from server.teams.models import Team, TeamMember
 from server.visits.models import Visit, VisitItem
 
 
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch):
-    """A cheap Argon2 setting keeps account-heavy tests fast (real parameters: tests/auth)."""
-    from argon2 import PasswordHasher
-
-    from server.auth import sessions
-
-    monkeypatch.setattr(sessions, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
 def _check_item(dept, name: str, seq: int):
     from server.catalog.models import (
         CheckItem,
