@@ -774,9 +774,12 @@ def _ensure_task_draft(task: Task) -> None:
                                            s=TASK_STATUS_LABELS[task.status]))
 
 
-def update_task(task: Task, data: TaskData) -> Task:
-    """Edit a draft task (Conflict ``task_not_draft`` otherwise)."""
+def update_task(task: Task, data: TaskData, *, expected_version: int | str | None = None) -> Task:
+    """Edit a draft task (Conflict ``task_not_draft`` otherwise). With ``expected_version`` (the
+    version the form was loaded at), an edit of a task changed meanwhile is refused (``stale_task``)."""
     _ensure_task_draft(task)
+    if expected_version not in (None, "") and str(expected_version) != str(task.version):
+        raise Conflict("stale_task", _("该任务在您编辑期间已被他人修改。请重新打开编辑页面，在最新内容上修改。"))
     code = data.code or task.code
     _refuse_taken_code(code, task.id)
     before = task_state(task)

@@ -309,14 +309,14 @@ def edit_task(task_id: int):
             return _render_task_form(form, task, {})
         try:
             data = services.clean_task_data(form, user=current_user, task=task)
-            services.update_task(task, data)
+            services.update_task(task, data, expected_version=request.form.get("version"))
         except DomainError as err:
             db.session.rollback()
             task = services.get_task(task_id)
             return _render_task_form(form, task, _errors(err), err.status)
         flash(_("已保存任务“%(t)s”。", t=task.name), "success")
         return redirect(url_for(".show_task", task_id=task.id))
-    return _render_task_form(services.task_form_values(task), task, {})
+    return _render_task_form({**services.task_form_values(task), "version": str(task.version)}, task, {})
 
 
 def _task_items(task: Task) -> list[dict]:

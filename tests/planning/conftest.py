@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import func, select
 
@@ -101,15 +99,3 @@ def login(client, auth):
     return do
 
 
-DAY = date(2026, 5, 1)
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(monkeypatch):
-    """These tests log many users in and out; cheap Argon2 parameters keep them quick (the
-    hashing itself is the auth package's business and tested there)."""
-    from argon2 import PasswordHasher
-
-    from server.auth import sessions
-
-    monkeypatch.setattr(sessions, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))

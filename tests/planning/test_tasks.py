@@ -283,3 +283,17 @@ def test_csrf_is_required_when_enabled(app, depts, users, login, make_task):
     assert resp.status_code == 400
     db.session.expire_all()
     assert db.session.get(Task, task.id).departments[1].acceptance.value == "pending"
+
+
+def test_stale_edit_is_refused(depts, users, edition, login):
+    client = login("scj_init")
+    client.post("/tasks/new", data=task_form(depts, edition))
+    task = db.session.execute(db.select(Task)).scalar_one()
+    loaded = task.version
+    client.post(f"/tasks/{task.id}/edit", data=task_form(depts, edition, name="甲改的", version=str(loaded)))
+    resp = client.post(f"/tasks/{task.id}/edit", data=task_form(depts, edition, name="乙改的", version=str(loaded)))
+    assert resp.status_code == 409
+    body = resp.get_data(as_text=True)
+    assert "已被他人修改" in body and "乙改的" in body
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).name == "甲改的"
