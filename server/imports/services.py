@@ -66,7 +66,7 @@ from ..registry.validation import (
 from .models import ImportJob, ImportKind, ImportRowError, JobStatus
 from .readers import FileRefused, open_table
 
-BATCH_SIZE = 5000
+BATCH_SIZE = 10_000
 #: above this many rows in a file, creations are audit-logged one entry per batch (file row, id and
 #: key of each created row, plus the file's SHA-256) instead of one entry per row with the full
 #: row: per-row entries would take most of a million-row import's time. Updates are always logged
@@ -494,15 +494,18 @@ class ObjectImporter(_Importer):
         dept_adds, dept_removes = [], []
         unchanged = 0
         for n, c in batch:
-            dept_ids = sorted({d.id for d in c["supervising_departments"]})
+            ds = c.pop("supervising_departments")
+            dept_ids = [ds[0].id] if len(ds) == 1 else sorted({d.id for d in ds})
             if not c["code"]:
                 c["code"] = codes.generate_placeholder()
                 c["code_kind"] = CodeKind.GENERATED
             old = existing.get(c["code"])
             if old is None:
-                values = {col: c[col] for col in OBJECT_DB_COLUMNS}
-                inserts.append({**values, "version": 1, "created_at": now, "updated_at": now})
-                insert_meta.append((n, values, dept_ids))
+                # the cleaned dict now holds exactly the table's columns: insert it as it is
+                c["version"] = 1
+                c["created_at"] = c["updated_at"] = now
+                inserts.append(c)
+                insert_meta.append((n, c, dept_ids))
                 continue
             changed = [col for col in present_cols if old[col] != c[col]]
             old_depts = sorted(current_depts.get(old["id"], [])) if with_depts else dept_ids
@@ -529,7 +532,8 @@ class ObjectImporter(_Importer):
                 if dept_ids:
                     dept_adds += [{"object_id": oid, "department_id": d} for d in dept_ids]
                 if per_row:
-                    after = {**values, "supervising_departments": self.dept_codes(dept_ids)}
+                    after = {col: values[col] for col in OBJECT_DB_COLUMNS}
+                    after["supervising_departments"] = self.dept_codes(dept_ids)
                     changes.append(Change("object.create", "object", oid, None, after, self.note(n)))
                 else:
                     created.append([n, oid, values["code"]])
