@@ -44,3 +44,7 @@ class PublicPlanSchema(Schema):
     note = fields.String(allow_none=True)
     published_at = fields.DateTime(format="iso")
 
+
+
+class PublicAdhocTaskSchema(PublicTaskSchema):
+    adhoc_reason = fields.String()

@@ -439,6 +439,16 @@ def plan_tasks(plan: AnnualPlan) -> list[Task]:
     ).scalars())
 
 
+def public_adhoc_tasks(year: int | None = None) -> list[Task]:
+    """Return the submitted ad-hoc tasks (outside any plan, filed with the joint office [000#8]),
+    which are public like the plans; newest first."""
+    stmt = select(Task).where(Task.plan_id.is_(None), Task.parent_task_id.is_(None),
+                              Task.status.notin_([TaskStatus.DRAFT, TaskStatus.CANCELLED]))
+    if year:
+        stmt = stmt.where(Task.period_start >= date(year, 1, 1), Task.period_start <= date(year, 12, 31))
+    return list(db.session.execute(stmt.order_by(Task.period_start.desc(), Task.id.desc())).scalars())
+
+
 # -- tasks: reading --------------------------------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ from ..org.models import Department
 from ..registry.models import ObjectType, RegistrationStatus
 from . import services
 from .models import Acceptance, AnnualPlan, PlanStatus, Task, TaskStatus
-from .schemas import PublicPlanSchema, PublicTaskSchema
+from .schemas import PublicAdhocTaskSchema, PublicPlanSchema, PublicTaskSchema
 from .services import (
     ACCEPTANCE_LABELS,
     LEVEL_LABELS,
@@ -513,8 +513,9 @@ def joint_share():
 
 @public_bp.get("/public/plans")
 def public_plans():
-    """Published plans, newest first."""
-    return render_template("planning/public_plans.html", plans=services.published_plans())
+    """Published plans, newest first, and the filed ad-hoc tasks."""
+    return render_template("planning/public_plans.html", plans=services.published_plans(),
+                           adhoc=PublicAdhocTaskSchema(many=True).dump(services.public_adhoc_tasks()))
 
 
 @public_bp.get("/public/plans/<int:plan_id>")
@@ -538,3 +539,11 @@ def public_plan_json(plan_id: int):
     body = PublicPlanSchema().dump(plan)
     body["tasks"] = PublicTaskSchema(many=True).dump(services.plan_tasks(plan))
     return jsonify(body)
+
+
+@public_bp.get("/api/public/adhoc-tasks")
+def public_adhoc_json():
+    """JSON ``{"tasks": [...]}`` of the filed ad-hoc tasks (``?year=`` optional): public fields and
+    the filing reason."""
+    tasks = services.public_adhoc_tasks(_int_arg("year"))
+    return jsonify(tasks=PublicAdhocTaskSchema(many=True).dump(tasks))

@@ -156,3 +156,18 @@ def test_publish_asks_for_confirmation_first(plan, planned_task, login):
     assert "确认发布" in body
     db.session.expire_all()
     assert db.session.get(AnnualPlan, plan.id).status is PlanStatus.DRAFT
+
+
+def test_filed_adhoc_tasks_are_public_drafts_are_not(depts, users, edition, client, login):
+    c = login("scj_init")
+    c.post("/tasks/new", data=task_form(depts, edition, name="已备案任务"))
+    c.post("/tasks/new", data=task_form(depts, edition, name="草稿任务"))
+    filed = db.session.execute(db.select(Task).where(Task.name == "已备案任务")).scalar_one()
+    c.post(f"/tasks/{filed.id}/submit")
+    c.post("/logout")
+    body = client.get("/api/public/adhoc-tasks?year=2026").get_json()
+    assert [t["name"] for t in body["tasks"]] == ["已备案任务"]
+    assert body["tasks"][0]["adhoc_reason"] == "群众举报较多，临时开展"
+    assert "strata" not in body["tasks"][0]
+    page = client.get("/public/plans").get_data(as_text=True)
+    assert ">已备案任务</td>" in page and ">草稿任务</td>" not in page
