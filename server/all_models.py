@@ -4,6 +4,7 @@ from .audit import models as audit_models  # noqa: F401
 from .auth import models as auth_models  # noqa: F401
 from .catalog import models as catalog_models  # noqa: F401
 from .draws import models as draw_models  # noqa: F401
+from .fieldwork import models as fieldwork_models  # noqa: F401
 from .imports import models as import_models  # noqa: F401
 from .org import models as org_models  # noqa: F401
 from .planning import models as planning_models  # noqa: F401

@@ -1,0 +1,220 @@
+"""Visit records from the field app: idempotent, append-only versions of one department's section.
+
+The rules follow ODK Central's submissions: a record is keyed by a device-made UUID; the same
+record resent is a no-op that returns the same receipt; the same UUID with other content, or an
+edit of a stale version, is a 409 with a stable code — and the stale version is *kept* (status
+``conflict``) for the team leader, never dropped. Services only flush; the request commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+
+from ..audit.services import record
+from ..core.errors import Conflict, Forbidden, NotFound
+from ..core.models import utcnow
+from ..extensions import db
+from ..teams.access import inspector_of
+from ..teams.models import TeamMember
+from ..visits.models import Visit, VisitItem, VisitStatus
+from .models import Photo, RecordPhoto, RecordStatus, VisitRecord
+
+
+def canonical_json(value: Any) -> bytes:
+    """Return the canonical JSON encoding used for hashes: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class RecordInput:
+    """One version of a section as the phone sent it (already validated at the API edge)."""
+
+    uuid: str
+    department_id: int
+    base_version: int
+    content: dict[str, Any]
+    photos: list[str]
+    finished: bool = False
+    device_id: str | None = None
+    saved_at: str | None = None
+
+    def fingerprint(self, visit_id: int) -> str:
+        """SHA-256 over everything that makes this version (``device_id``/``saved_at`` excluded:
+        they are informational and may differ on a resend)."""
+        return sha256_hex(canonical_json({
+            "visit_id": visit_id, "department_id": self.department_id, "base_version": self.base_version,
+            "content": self.content, "photos": self.photos, "finished": self.finished,
+        }))
+
+
+def get_visit(visit_id: int) -> Visit:
+    """Return the visit or raise NotFound ``visit_not_found`` (404)."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound("visit_not_found", _("找不到该检查对象的检查记录（编号 %(id)s）。请同步后重试。", id=visit_id))
+    return visit
+
+
+def active_membership(user: Any, visit: Visit) -> TeamMember | None:
+    """Return the user's active membership of the visit's team, if any."""
+    inspector = inspector_of(user)
+    if inspector is None:
+        return None
+    return db.session.execute(db.select(TeamMember).where(
+        TeamMember.team_id == visit.team_id, TeamMember.inspector_id == inspector.id,
+        TeamMember.active.is_(True))).scalar_one_or_none()
+
+
+def check_can_write(user: Any, visit: Visit, department_id: int) -> TeamMember:
+    """Return the user's membership when they may write ``department_id``'s section of the visit.
+
+    Raises Forbidden ``not_team_member`` (not an active member of the visit's team) or
+    ``other_department`` (a section of a department they do not represent in the team)."""
+    member = active_membership(user, visit)
+    if member is None:
+        raise Forbidden("not_team_member", _("您不是该检查组的在岗成员，不能提交此检查记录。如已被替换，请联系组长。"))
+    if member.department_id != department_id:
+        raise Forbidden("other_department", _("您只能填写本部门（您在检查组中代表的部门）的检查内容。"))
+    return member
+
+
+def find_record(uuid: str) -> VisitRecord | None:
+    return db.session.execute(db.select(VisitRecord).where(VisitRecord.uuid == uuid)).scalar_one_or_none()
+
+
+def current_version(visit_id: int, department_id: int) -> int:
+    """Return the latest stored version of a section (0 when nothing is stored yet)."""
+    return db.session.execute(db.select(func.coalesce(func.max(VisitRecord.version), 0)).where(
+        VisitRecord.visit_id == visit_id, VisitRecord.department_id == department_id,
+        VisitRecord.status == RecordStatus.STORED)).scalar_one()
+
+
+def store_record(user: Any, visit: Visit, data: RecordInput) -> tuple[VisitRecord, bool]:
+    """Store one version and return ``(row, created)``; a resend of a known UUID with the same
+    request returns the existing row with ``created=False``.
+
+    A version whose ``base_version`` is not the section's current version is kept with status
+    ``conflict`` (the caller answers 409 ``stale_version`` and commits). Raises Conflict
+    ``idempotency_mismatch`` (same UUID, other content) or ``in_progress`` (a concurrent request is
+    storing the same UUID or the same next version: retry)."""
+    fingerprint = data.fingerprint(visit.id)
+    existing = find_record(data.uuid)
+    if existing is not None:
+        if existing.request_sha256 != fingerprint:
+            raise Conflict("idempotency_mismatch", _(
+                "该记录编号已用于另一份内容。同一编号只能提交同一内容；修改后的内容请作为新版本保存。"),
+                uuid=data.uuid)
+        return existing, False
+    current = current_version(visit.id, data.department_id)
+    stale = data.base_version != current
+    row = VisitRecord(
+        uuid=data.uuid, visit_id=visit.id, department_id=data.department_id, base_version=data.base_version,
+        version=None if stale else current + 1, server_version=current,
+        status=RecordStatus.CONFLICT if stale else RecordStatus.STORED,
+        content=data.content, content_sha256=sha256_hex(canonical_json(data.content)),
+        request_sha256=fingerprint, photos=list(data.photos), finished=data.finished,
+        device_id=data.device_id, saved_at=data.saved_at, created_by_id=user.id, created_at=utcnow(),
+    )
+    seen: set[str] = set()
+    for sha in data.photos:
+        if sha not in seen:
+            seen.add(sha)
+            row.photo_links.append(RecordPhoto(sha256=sha, position=len(seen) - 1))
+    db.session.add(row)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:  # the unique uuid or (visit, department, version): a racing request
+        raise Conflict("in_progress", _("该记录正在由另一请求保存，请稍后重试。"), uuid=data.uuid) from exc
+    record("visit_record.conflict" if stale else "visit_record.store", "visit_record", row.id, after={
+        "uuid": row.uuid, "visit_id": row.visit_id, "department_id": row.department_id,
+        "base_version": row.base_version, "version": row.version, "server_version": row.server_version,
+        "status": row.status.value, "content_sha256": row.content_sha256, "photos": row.photos,
+        "finished": row.finished, "device_id": row.device_id,
+    }, note=_("版本冲突：已保留，待组长处理") if stale else None)
+    visit.changed_at = utcnow()  # other phones of the team learn the new version on their next pull
+    if not stale:
+        update_visit_status(visit)
+    db.session.flush()
+    return row, True
+
+
+def section_departments(visit: Visit) -> set[int]:
+    """Return the departments that check something during the visit."""
+    return set(db.session.execute(db.select(VisitItem.department_id).where(VisitItem.visit_id == visit.id)
+                                  .distinct()).scalars())
+
+
+def latest_versions(visit_ids: list[int]) -> dict[tuple[int, int], VisitRecord]:
+    """Return the latest stored row per (visit, department)."""
+    if not visit_ids:
+        return {}
+    latest = (db.select(VisitRecord.visit_id, VisitRecord.department_id,
+                        func.max(VisitRecord.version).label("v"))
+              .where(VisitRecord.visit_id.in_(visit_ids), VisitRecord.status == RecordStatus.STORED)
+              .group_by(VisitRecord.visit_id, VisitRecord.department_id).subquery())
+    rows = db.session.execute(db.select(VisitRecord).join(latest, (VisitRecord.visit_id == latest.c.visit_id)
+                              & (VisitRecord.department_id == latest.c.department_id)
+                              & (VisitRecord.version == latest.c.v))).scalars()
+    return {(r.visit_id, r.department_id): r for r in rows}
+
+
+def update_visit_status(visit: Visit) -> None:
+    """Move the visit to ``in_progress`` once a record is stored and to ``done`` when every
+    participating department's latest version is finished (a withdrawn visit is left alone)."""
+    if visit.status is VisitStatus.WITHDRAWN:
+        return
+    latest = latest_versions([visit.id])
+    if not latest:
+        return
+    departments = section_departments(visit) or {d for _v, d in latest}
+    done = all((visit.id, d) in latest and latest[(visit.id, d)].finished for d in departments)
+    new = VisitStatus.DONE if done else VisitStatus.IN_PROGRESS
+    if new is not visit.status:
+        before = visit.status.value
+        visit.status = new
+        record("visit.status", "visit", visit.id, before={"status": before}, after={"status": new.value})
+
+
+def stored_photos(shas: list[str]) -> set[str]:
+    """Return which of these hashes have a stored photo."""
+    if not shas:
+        return set()
+    return set(db.session.execute(db.select(Photo.sha256).where(Photo.sha256.in_(set(shas)))).scalars())
+
+
+def receipt(row: VisitRecord, stored: set[str] | None = None) -> dict[str, Any]:
+    """Return the receipt of a stored or conflicting row (``complete``: every photo has arrived).
+
+    For a conflict, ``version`` is the server's version it collided with (edit on top of that)."""
+    stored = stored_photos(row.photos) if stored is None else stored
+    photos = [{"sha256": s, "stored": s in stored} for s in dict.fromkeys(row.photos)]
+    return {
+        "record_id": row.id, "uuid": row.uuid, "visit_id": row.visit_id, "department_id": row.department_id,
+        "version": row.version if row.version is not None else row.server_version,
+        "base_version": row.base_version, "status": row.status.value, "content_sha256": row.content_sha256,
+        "photos": photos, "complete": all(p["stored"] for p in photos),
+    }
+
+
+def records_of_visits(visit_ids: list[int]) -> dict[int, list[VisitRecord]]:
+    """Return every row of these visits, by visit, oldest first."""
+    out: dict[int, list[VisitRecord]] = {v: [] for v in visit_ids}
+    if not visit_ids:
+        return out
+    for r in db.session.execute(db.select(VisitRecord).where(VisitRecord.visit_id.in_(visit_ids))
+                                .order_by(VisitRecord.id)).scalars():
+        out[r.visit_id].append(r)
+    return out

@@ -1,0 +1,77 @@
+"""The back office's view of a visit as the field app syncs it: records by department with their
+versions, conflicts flagged, photos with hashes, signatures or the refusal statement."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from flask import Blueprint, render_template
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+
+from ..audit.models import AuditEntry
+from ..core.errors import Forbidden
+from ..extensions import db
+from ..org.models import Department
+from ..planning.models import Task
+from ..teams.access import log_confidential_view, visible_team_ids
+from ..teams.models import Team
+from ..visits.models import Visit
+from . import services
+from .models import Photo, RecordStatus
+
+bp = Blueprint("fieldwork", __name__, template_folder="templates")
+
+DATA_IMAGE_PREFIXES = ("data:image/png;base64,", "data:image/jpeg;base64,", "data:image/webp;base64,")
+
+
+def can_view_visit(user: Any, visit: Visit) -> bool:
+    """True when the confidentiality rules let the user see this visit's team (teams/access.py)."""
+    task = db.session.get(Task, visit.task_id)
+    visible = visible_team_ids(user, task)
+    return visible is None or visit.team_id in visible
+
+
+@bp.app_template_filter("data_image")
+def _is_data_image(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(DATA_IMAGE_PREFIXES)
+
+
+def _history(visit: Visit, record_ids: list[int]) -> list[AuditEntry]:
+    conds = [(AuditEntry.entity_type == "visit") & (AuditEntry.entity_id == str(visit.id))]
+    if record_ids:
+        conds.append((AuditEntry.entity_type == "visit_record")
+                     & AuditEntry.entity_id.in_([str(i) for i in record_ids]))
+    return list(db.session.execute(select(AuditEntry).where(or_(*conds))
+                                   .order_by(AuditEntry.seq.desc()).limit(200)).scalars())
+
+
+@bp.get("/visits/<int:visit_id>")
+@login_required
+def show_visit(visit_id: int):
+    """The visit's sync state and records as they arrive. 403 for users the confidentiality rules
+    keep out (a team member sees their own team's visits only); every view is logged."""
+    visit = services.get_visit(visit_id)
+    if not can_view_visit(current_user, visit):
+        raise Forbidden("lists_confidential", _("检查结束前，检查对象和检查组信息只对任务发起人、本组成员、相关部门负责人和审计人员开放。"))
+    task = db.session.get(Task, visit.task_id)
+    team = db.session.get(Team, visit.team_id)
+    log_confidential_view(task, f"visit:{visit.id}")
+    rows = services.records_of_visits([visit.id])[visit.id]
+    dept_ids = services.section_departments(visit) | {r.department_id for r in rows}
+    departments = {d.id: d for d in db.session.execute(select(Department).where(Department.id.in_(dept_ids))).scalars()}
+    shas = {s for r in rows for s in r.photos}
+    stored = {p.sha256: p for p in db.session.execute(select(Photo).where(Photo.sha256.in_(shas))).scalars()} if shas else {}
+    by_dept: dict[int, list] = defaultdict(list)
+    for r in sorted(rows, key=lambda r: r.id, reverse=True):
+        by_dept[r.department_id].append((r, services.receipt(r, set(stored))))
+    latest = services.latest_versions([visit.id])
+    sections = [{
+        "department": departments.get(d), "rows": by_dept.get(d, []), "latest": latest.get((visit.id, d)),
+        "conflicts": sum(1 for r, _rc in by_dept.get(d, []) if r.status is RecordStatus.CONFLICT),
+    } for d in sorted(dept_ids)]
+    return render_template("fieldwork/visit.html", visit=visit, task=task, team=team, sections=sections,
+                           photos=stored, history=_history(visit, [r.id for r in rows]),
+                           history_title=_("同步与变更历史"))

@@ -1,0 +1,186 @@
+"""marshmallow schemas at the sync API's edge; the OpenAPI document is generated from them.
+
+The credit-risk class is internal only and is never a field of any schema here [000#25]."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from ..visits.schemas import TaskSchema
+
+SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="Not a lowercase hex SHA-256.")
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "stable error code"})
+    message = fields.String(required=True, metadata={"description": "中文说明"})
+    details = fields.Dict(metadata={"description": "extra facts, e.g. limit_bytes, offset, receipt"})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+# -- session ---------------------------------------------------------------------------------------
+
+
+class LoginSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    username = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class SessionUserSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    inspector_id = fields.Integer(allow_none=True, required=True)
+
+
+class SessionSchema(Schema):
+    user = fields.Nested(SessionUserSchema, required=True)
+    csrf_token = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+# -- pull ------------------------------------------------------------------------------------------
+
+
+class PullTaskSchema(TaskSchema):
+    """The task of a visit (the assignments API's schema)."""
+
+
+class PersonSchema(Schema):
+    inspector_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class TeamMemberSchema(PersonSchema):
+    department_id = fields.Integer(required=True)
+    department = fields.String(required=True)
+
+
+class TeamSchema(Schema):
+    number = fields.Integer(required=True, metadata={"description": "team number as shown (1-based)"})
+    leader = fields.Nested(PersonSchema, allow_none=True, required=True)
+    members = fields.List(fields.Nested(TeamMemberSchema), required=True)
+
+
+class PreviousResultSchema(Schema):
+    task = fields.String()
+    result = fields.String()
+    published_on = fields.Date(allow_none=True)
+
+
+class ObjectSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    address = fields.String(allow_none=True, required=True)
+    legal_representative = fields.String(allow_none=True, required=True)
+    object_type = fields.String(required=True)
+    registration_status = fields.String(required=True)
+    abnormal_list = fields.Boolean(required=True)
+    serious_violation = fields.Boolean(required=True)
+    previous_results = fields.List(fields.Nested(PreviousResultSchema), required=True)
+
+
+class QuestionSchema(Schema):
+    id = fields.Integer(required=True)
+    position = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    text = fields.String(required=True)
+    required = fields.Boolean(required=True)
+    help_text = fields.String(allow_none=True)
+    legal_basis = fields.String(allow_none=True)
+    options = fields.List(fields.String(), allow_none=True)
+    unit = fields.String(allow_none=True)
+    min = fields.Float(allow_none=True)
+    max = fields.Float(allow_none=True)
+
+
+class TemplateSchema(Schema):
+    id = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    title = fields.String(required=True)
+    questions = fields.List(fields.Nested(QuestionSchema), required=True)
+
+
+class SectionItemSchema(Schema):
+    check_item_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    legal_basis = fields.String(required=True)
+    template = fields.Nested(TemplateSchema, allow_none=True, required=True)
+
+
+class SectionSchema(Schema):
+    department_id = fields.Integer(required=True)
+    department = fields.String(required=True)
+    items = fields.List(fields.Nested(SectionItemSchema), required=True)
+
+
+class HeldRecordSchema(Schema):
+    uuid = fields.String(required=True)
+    department_id = fields.Integer(required=True)
+    version = fields.Integer(allow_none=True, required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["stored", "conflict"]))
+
+
+class VisitPayloadSchema(Schema):
+    id = fields.Integer(required=True)
+    task = fields.Nested(PullTaskSchema, required=True)
+    team = fields.Nested(TeamSchema, required=True)
+    object = fields.Nested(ObjectSchema, required=True)
+    sections = fields.List(fields.Nested(SectionSchema), required=True)
+    status = fields.String(required=True)
+    scheduled_on = fields.Date(allow_none=True)
+    changed_at = fields.DateTime(required=True)
+    records = fields.List(fields.Nested(HeldRecordSchema), required=True)
+
+
+class PullSchema(Schema):
+    cursor = fields.String(required=True)
+    full = fields.Boolean(required=True)
+    visits = fields.List(fields.Nested(VisitPayloadSchema), required=True)
+    withdrawn = fields.List(fields.Integer(), required=True)
+
+
+# -- records ---------------------------------------------------------------------------------------
+
+
+class RecordInSchema(Schema):
+    """One version of one department's section, as the phone saved it."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    department_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    base_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
+                                  metadata={"description": "the server version this edits (0 = new)"})
+    content = fields.Dict(keys=fields.String(), required=True)
+    photos = fields.List(fields.String(validate=SHA256), load_default=list,
+                         validate=validate.Length(max=500))
+    finished = fields.Boolean(load_default=False)
+    device_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    saved_at = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
+                             metadata={"description": "phone clock, informational"})
+
+
+class ReceiptPhotoSchema(Schema):
+    sha256 = fields.String(required=True)
+    stored = fields.Boolean(required=True)
+
+
+class ReceiptSchema(Schema):
+    record_id = fields.Integer(required=True)
+    uuid = fields.String(required=True)
+    visit_id = fields.Integer(required=True)
+    department_id = fields.Integer(required=True)
+    version = fields.Integer(required=True, metadata={
+        "description": "the stored version; for a conflict, the server version it collided with"})
+    base_version = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["stored", "conflict"]))
+    content_sha256 = fields.String(required=True)
+    photos = fields.List(fields.Nested(ReceiptPhotoSchema), required=True)
+    complete = fields.Boolean(required=True)

@@ -1,0 +1,117 @@
+"""Pull: the visits of the user's teams changed since a cursor, as the field app stores them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+
+from ..catalog.models import ChecklistQuestion
+from ..core.models import utcnow
+from ..extensions import db
+from ..fieldwork.services import records_of_visits
+from ..planning.models import TaskStatus
+from ..teams.access import inspector_of
+from ..visits.models import VisitStatus
+from ..visits.services import AssignedVisit, log_assignments_view, visits_for_user
+from . import cursor as cursor_mod
+
+
+def _num(value) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _assigned(user) -> list[AssignedVisit]:
+    """Return the user's visits that are still assigned (not withdrawn, task not cancelled)."""
+    return [a for a in visits_for_user(user)
+            if a.visit.status is not VisitStatus.WITHDRAWN and a.task.status is not TaskStatus.CANCELLED]
+
+
+def _questions(template_ids: set[int]) -> dict[int, list[ChecklistQuestion]]:
+    out: dict[int, list[ChecklistQuestion]] = defaultdict(list)
+    if template_ids:
+        for q in db.session.execute(db.select(ChecklistQuestion)
+                                    .where(ChecklistQuestion.template_id.in_(template_ids))
+                                    .order_by(ChecklistQuestion.position, ChecklistQuestion.id)).scalars():
+            out[q.template_id].append(q)
+    return out
+
+
+def visit_payloads(visits: list[AssignedVisit]) -> list[dict[str, Any]]:
+    """Return the payload of each visit (see ``VisitPayloadSchema``): task, team, the object's
+    pre-check information (never the risk class), each department's checklists with their questions,
+    and the records the server already holds."""
+    questions = _questions({ai.template.id for a in visits for ai in a.items if ai.template})
+    records = records_of_visits([a.visit.id for a in visits])
+    out = []
+    for a in visits:
+        leader = a.leader
+        sections: dict[int, dict[str, Any]] = {}
+        for ai in a.items:
+            section = sections.setdefault(ai.department.id, {
+                "department_id": ai.department.id, "department": ai.department.name, "items": []})
+            tpl = ai.template
+            section["items"].append({
+                "check_item_id": ai.check_item.id, "name": ai.check_item.name,
+                "legal_basis": ai.check_item.legal_basis,
+                "template": None if tpl is None else {
+                    "id": tpl.id, "version": tpl.version, "title": tpl.title,
+                    "questions": [{
+                        "id": q.id, "position": q.position, "kind": q.kind.value, "text": q.text,
+                        "required": q.required, "help_text": q.help_text, "legal_basis": q.legal_basis,
+                        "options": q.options, "unit": q.unit, "min": _num(q.min_value), "max": _num(q.max_value),
+                    } for q in questions.get(tpl.id, [])],
+                },
+            })
+        obj = a.object
+        out.append({
+            "id": a.visit.id,
+            "task": a.task,
+            "team": {
+                "number": a.team.number + 1,
+                "leader": {"inspector_id": leader[1].id, "name": leader[1].name} if leader else None,
+                "members": [{"inspector_id": i.id, "name": i.name, "department_id": d.id, "department": d.name}
+                            for _m, i, d in a.members],
+            },
+            "object": {
+                "code": obj.code, "name": obj.name, "address": obj.address,
+                "legal_representative": obj.legal_representative, "object_type": obj.object_type.value,
+                "registration_status": obj.registration_status.value, "abnormal_list": obj.abnormal_list,
+                "serious_violation": obj.serious_violation,
+                # published results of earlier checks arrive with the results capability
+                "previous_results": [],
+            },
+            "sections": list(sections.values()),
+            "status": a.visit.status.value,
+            "scheduled_on": a.visit.scheduled_on,
+            "changed_at": a.visit.changed_at,
+            "records": [{"uuid": r.uuid, "department_id": r.department_id, "version": r.version,
+                         "status": r.status.value} for r in records.get(a.visit.id, [])],
+        })
+    return out
+
+
+def pull(user, raw_cursor: str | None) -> dict[str, Any]:
+    """Return ``{cursor, full, visits, withdrawn}`` for the user (see docs/sync-protocol.md).
+
+    ``full`` is true without a cursor or with an unknown one; otherwise ``visits`` holds the visits
+    changed since the cursor's watermark or not delivered before, and ``withdrawn`` the ids
+    delivered before that are no longer the user's. A non-empty delivery is logged as a
+    confidential view."""
+    started = utcnow()  # before reading: anything committed later has a later stamp or is re-read
+    previous = cursor_mod.decode(raw_cursor, user.id)
+    assigned = _assigned(user) if inspector_of(user) is not None else []
+    visible = {a.visit.id for a in assigned}
+    if previous is None:
+        changed, withdrawn = assigned, []
+    else:
+        changed = [a for a in assigned if a.visit.changed_at > previous.watermark or a.visit.id not in previous.ids]
+        withdrawn = sorted(previous.ids - visible)
+    overlap = timedelta(seconds=current_app.config.get("SYNC_CURSOR_OVERLAP_SECONDS", 120))
+    new_cursor = cursor_mod.Cursor(user_id=user.id, watermark=started - overlap,
+                                   seq=(previous.seq + 1) if previous else 1, ids=frozenset(visible))
+    log_assignments_view(user, changed, what="api.sync.pull")
+    return {"cursor": cursor_mod.encode(new_cursor), "full": previous is None,
+            "visits": visit_payloads(changed), "withdrawn": withdrawn}
