@@ -126,6 +126,19 @@ def sniff_encoding(sample: bytes) -> str:
         raise FileRefused("bad_encoding", _("无法识别文件的字符编码（支持 UTF-8 和 GB18030/GBK）。请另存为“CSV UTF-8”后再导入。")) from err
 
 
+def _decodes(raw, encoding: str) -> bool:
+    """True when the whole (seekable) file decodes in ``encoding``; about 1 s per GB."""
+    raw.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        while chunk := raw.read(1024 * 1024):
+            decoder.decode(chunk, final=False)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _control_ratio(sample: bytes) -> float:
     if not sample:
         return 0.0
@@ -147,6 +160,10 @@ def _open_csv(path: str) -> Table:
     except FileRefused:
         raw.close()
         raise
+    if encoding.startswith("utf-8") and len(sample) == SNIFF_BYTES and not _decodes(raw, encoding):
+        # the first 64 KiB were plain UTF-8 (often ASCII), the rest is not: a GBK file whose
+        # first rows happen to be ASCII
+        encoding = "gb18030"
     raw.seek(0)
     text = io.TextIOWrapper(raw, encoding=encoding, newline="", errors="strict")
     first = sample.decode(encoding, errors="ignore").lstrip("\ufeff").split("\n", 1)[0]

@@ -151,3 +151,11 @@ def test_xlsx_without_rows_is_refused_as_empty(write_file):
 def test_xlsx_fixture_helper_roundtrips(write_file):
     headers, rows, _enc = _read(write_file("o.xlsx", xlsx_bytes([object_row(7)])))
     assert headers[1] == "名称" and rows[0][1] == "武陟县测试商贸有限公司7"
+
+
+def test_gbk_file_whose_first_64_kib_are_ascii_is_detected(write_file):
+    ascii_rows = "code,name,type\n" + "".join(f"91410823MA{i:07d}X,Company {i},enterprise\n" for i in range(3000))
+    data = ascii_rows.encode("ascii") + "91410823MA9999999X,武陟县某公司,企业\n".encode("gbk")
+    assert len(ascii_rows) > 64 * 1024
+    headers, rows, encoding = _read(write_file("late.csv", data))
+    assert encoding == "gb18030" and rows[-1][1] == "武陟县某公司"
