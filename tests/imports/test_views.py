@@ -224,3 +224,9 @@ def test_import_list_shows_jobs(admin, departments, client):
     _upload(client, "objects", csv_bytes([object_row(1)]), name="名录.csv")
     html = client.get("/imports/").get_data(as_text=True)
     assert "名录.csv" in html and "已完成" in html
+
+
+def test_registry_list_offers_import_and_filtered_export(admin, departments, client):
+    html = client.get("/objects/?q=%E6%AD%A6%E9%99%9F&page=2").get_data(as_text=True)
+    assert 'href="/imports/objects/new"' in html
+    assert "/exports/objects.csv?q=%E6%AD%A6%E9%99%9F" in html and "page=2" not in html.split("/exports/")[1][:60]
