@@ -30,9 +30,18 @@ install-test: $(VENV)/.installed-test translations pwa
 translations: $(VENV)/.installed
 	$(VENV)/bin/pybabel compile -q -f -d server/translations
 
-pwa:
-	@# the field app has its own build once it lands (issue: field app); nothing to build yet
-	@true
+## make pwa: build the field app (pwa/dist, served at /app/) when its sources changed
+PWA_SRC = pwa/index.html pwa/vite.config.js pwa/package.json $(wildcard pwa/src/*) $(wildcard pwa/public/icons/*)
+
+pwa: pwa/dist/sw.js
+
+pwa/node_modules/.installed: pwa/package.json pwa/package-lock.json
+	cd pwa && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+pwa/dist/sw.js: pwa/node_modules/.installed $(PWA_SRC)
+	cd pwa && npm run --silent build
+	touch $@
 
 migrate: install
 	$(FLASK) db upgrade

@@ -1,0 +1,53 @@
+// The server API (docs/sync-protocol.md). Used by the page and by the service worker alike, so it
+// only needs fetch and the meta store. Never cached: every call is `cache: "no-store"`.
+import { getMeta, setMeta } from './db.js';
+
+export class NetworkError extends Error {}
+
+/** An HTTP answer other than 2xx: `status`, stable `code`, the server's Chinese `message`, `details`. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const err = (body && body.error) || {};
+    super(err.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = err.code || `http_${status}`;
+    this.details = err.details || {};
+  }
+}
+
+export async function request(method, path, { json, body, headers = {}, raw = false } = {}) {
+  const session = await getMeta('session');
+  const h = { Accept: 'application/json', ...headers };
+  if (method !== 'GET' && method !== 'HEAD' && session?.csrf_token) h['X-CSRFToken'] = session.csrf_token;
+  if (json !== undefined) {
+    h['Content-Type'] = 'application/json';
+    body = JSON.stringify(json);
+  }
+  let res;
+  try {
+    res = await fetch(path, { method, body, headers: h, credentials: 'same-origin', cache: 'no-store' });
+  } catch (e) {
+    throw new NetworkError(e.message || 'network');
+  }
+  if (raw) return res;
+  let data = null;
+  if (res.status !== 204 && method !== 'HEAD') {
+    const text = await res.text();
+    try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return { status: res.status, data, headers: res.headers };
+}
+
+/** Log in; keep the session's CSRF token and user in meta. Returns the user. */
+export async function login(username, password) {
+  const { data } = await request('POST', '/api/session', { json: { username, password } });
+  await setMeta('session', { user: data.user, csrf_token: data.csrf_token, expires_at: data.expires_at,
+    logged_in_at: new Date().toISOString() });
+  await setMeta('needs_login', false);
+  return data.user;
+}
+
+export async function logout() {
+  try { await request('DELETE', '/api/session'); } catch { /* offline: the cookie expires by itself */ }
+}

@@ -1,0 +1,533 @@
+// The on-site form for the logged-in inspector's department section of one visit: check-in,
+// notice, checklist answers, notes, photos, findings, measures, a result per item, the business's
+// signature (or stamped paper form, or a structured refusal) and every inspector's signature.
+// Every change is written to IndexedDB at once (db.saveDraft); "完成" locks the record and queues
+// it; a later change makes a new version (new UUID, parent_uuid → base_version at send time).
+import SignaturePad from 'signature_pad';
+import * as db from './db.js';
+import { clear, fmtTime, h } from './dom.js';
+import { FOLLOW_UPS, MEASURE_FORMS, MEASURES, resultOptions } from './domain.js';
+import { t } from './i18n.js';
+import { currentPosition, processPhoto } from './photos.js';
+
+let open = false;
+const urls = [];
+
+/** True while the on-site form screen is shown (the update prompt must then wait). */
+export function formIsOpen() { return open; }
+
+export function closeForm() {
+  if (open) { open = false; document.dispatchEvent(new CustomEvent('form-state')); }
+}
+
+/** The department whose section the logged-in inspector fills on `visit` (or null). */
+export function myDepartment(visit, session) {
+  const me = session?.user?.inspector_id;
+  if (me == null || !visit?.team) return null;
+  const m = (visit.team.members || []).find((x) => x.inspector_id === me);
+  return m ? m.department_id : null;
+}
+
+function emptyContent(visit) {
+  return {
+    schema: 1,
+    check_in: null,
+    notice: visit.task?.unannounced ? 'unannounced' : null,
+    answers: {},
+    results: {},
+    findings: '',
+    measures: {},
+    evidence_notes: '',
+    notes: '',
+    photos: [],
+    business: { mode: 'signature', name: '', role: '', signature: null, signed_at: null, stamp_photo: null,
+      refusal: { reason: '', at: '', place: visit.object?.address || '', witness_name: '', witness_photo: null,
+        statement: '被检查对象拒绝在检查记录上签字（盖章），检查人员在场见证并作此说明。', inspector_signature: null,
+        inspector_signed_at: null } },
+    inspectors: {},
+  };
+}
+
+/** All photo hashes a record's content references (evidence, question photos, stamp, witness). */
+export function referencedPhotos(c) {
+  const set = new Set((c.photos || []).map((p) => p.sha256));
+  if (c.business?.mode === 'stamp' && c.business.stamp_photo) set.add(c.business.stamp_photo);
+  if (c.business?.mode === 'refusal' && c.business.refusal?.witness_photo) set.add(c.business.refusal.witness_photo);
+  return [...set];
+}
+
+function serverVersion(visit, deptId) {
+  return Math.max(0, ...(visit.records || []).filter((r) => r.department_id === deptId).map((r) => r.version || 0));
+}
+
+function latestServerUuid(visit, deptId) {
+  const list = (visit.records || []).filter((r) => r.department_id === deptId);
+  return list.length ? list.reduce((a, b) => ((b.version || 0) > (a.version || 0) ? b : a)).uuid : null;
+}
+
+// -- validation ---------------------------------------------------------------------------------
+
+/** Return {field: message} for everything that stops "完成". */
+export function validate(c, visit, section) {
+  const e = {};
+  const results = resultOptions(visit);
+  if (!c.check_in?.at) e.check_in = t('请先签到（记录到达时间和位置）。');
+  if (!c.notice) e.notice = t('请选择是否已送达告知书。');
+  let anyNoCheck = false;
+  for (const item of section.items) {
+    const r = c.results[item.check_item_id] || {};
+    const opt = results.find((o) => o.code === r.code);
+    if (!opt) { e[`result-${item.check_item_id}`] = t('请选择检查结果。'); continue; }
+    if (opt.problem && !(r.legal_basis || '').trim()) e[`basis-${item.check_item_id}`] = t('发现问题时必须填写法律依据。');
+    if (opt.problem && !r.follow_up) e[`followup-${item.check_item_id}`] = t('发现问题时请选择后续处理措施。');
+    if (opt.no_check) { anyNoCheck = true; continue; } // unreachable/uncooperative: no full checklist [000#21]
+    for (const q of item.template?.questions || []) {
+      const key = `${item.check_item_id}-${q.id}`;
+      const v = c.answers[key];
+      if (q.kind === 'photo') {
+        if (q.required && !c.photos.some((p) => p.ref === key)) e[`q-${key}`] = t('此项必须拍照。');
+        continue;
+      }
+      const empty = v == null || v === '' || (Array.isArray(v) && !v.length);
+      if (q.required && empty) { e[`q-${key}`] = t('此项必填。'); continue; }
+      if (!empty && q.kind === 'number') {
+        const n = Number(v);
+        if (!Number.isFinite(n)) e[`q-${key}`] = t('请输入数字。');
+        else if (q.min != null && n < Number(q.min)) e[`q-${key}`] = t('不能小于 {n}。', { n: q.min });
+        else if (q.max != null && n > Number(q.max)) e[`q-${key}`] = t('不能大于 {n}。', { n: q.max });
+      }
+    }
+  }
+  if (anyNoCheck && !c.photos.length && !(c.evidence_notes || '').trim()) {
+    e.evidence_notes = t('无法联系或不配合检查时，请拍照或写明取证情况。');
+  }
+  for (const m of MEASURES) {
+    if (c.measures[m.code]?.on && !c.measures[m.code].form) e[`measure-${m.code}`] = t('请选择措施的形式。');
+  }
+  const b = c.business;
+  if (b.mode === 'signature') {
+    if (!b.name.trim()) e['biz-name'] = t('请填写签字人姓名。');
+    if (!b.role.trim()) e['biz-role'] = t('请填写签字人职务。');
+    if (!b.signature) e['sig-business'] = t('请被检查对象签字。');
+  } else if (b.mode === 'stamp') {
+    if (!b.stamp_photo) e['stamp-photo'] = t('请拍摄加盖公章的纸质记录表。');
+  } else {
+    const r = b.refusal;
+    if (!r.reason.trim()) e['refusal-reason'] = t('请填写拒绝签字的理由。');
+    if (!r.at) e['refusal-at'] = t('请填写时间。');
+    if (!r.place.trim()) e['refusal-place'] = t('请填写地点。');
+    if (!r.statement.trim()) e['refusal-statement'] = t('请填写拒签情况说明。');
+    if (!r.inspector_signature) e['sig-refusal'] = t('检查人员须在拒签说明上签字。');
+  }
+  for (const m of visit.team?.members || []) {
+    if (!c.inspectors[m.inspector_id]?.signature) e[`sig-inspector-${m.inspector_id}`] = t('{name} 尚未签字。', { name: m.name });
+  }
+  return e;
+}
+
+// -- the screen ---------------------------------------------------------------------------------
+
+export async function renderForm(main, visitId, { header, afterSave }) {
+  open = true;
+  document.dispatchEvent(new CustomEvent('form-state'));
+  const [visit, session] = await Promise.all([db.getVisit(visitId), db.getMeta('session')]);
+  const back = `#/visit/${visitId}`;
+  const deptId = myDepartment(visit, session);
+  const section = (visit?.sections || []).find((s) => s.department_id === deptId);
+  if (!visit || !section) {
+    clear(main, header(t('现场检查'), back), h('p.card', t('您不是该检查小组中负责本部门事项的检查人员。')));
+    return;
+  }
+  const mine = (await db.recordsForVisit(visitId)).filter((r) => r.department_id === deptId);
+  let draft = mine.find((r) => r.status === 'draft');
+  const latest = mine[mine.length - 1];
+  if (!draft && latest) { renderLocked(main, visit, section, latest, { header, back, afterSave }); return; }
+  if (!draft) {
+    const prevUuid = latestServerUuid(visit, deptId);
+    draft = { uuid: crypto.randomUUID(), visit_id: visit.id, department_id: deptId, parent_uuid: null,
+      server_parent_uuid: prevUuid, base_version: serverVersion(visit, deptId), content: emptyContent(visit),
+      photos: [], finished: false, created_at: new Date().toISOString() };
+  }
+  new FormView(main, visit, section, draft, { header, back, afterSave, inspectorId: session?.user?.inspector_id }).render();
+}
+
+function renderLocked(main, visit, section, rec, { header, back }) {
+  const c = rec.content;
+  const statusText = { queued: t('已完成，待同步'), synced: t('已同步'), conflict: t('需处理：版本冲突'),
+    attention: t('需处理') }[rec.status] || rec.status;
+  const results = resultOptions(visit);
+  clear(main, header(t('现场检查记录'), back),
+    h('section.card#record-locked', { dataset: { uuid: rec.uuid, status: rec.status } },
+      h('h2', section.department),
+      h(`p.badge.${rec.status === 'synced' ? 'ok' : rec.status === 'queued' ? 'warn' : 'danger'}#record-status`, statusText),
+      rec.error ? h('p.error#record-error', { role: 'alert' }, rec.error) : null,
+      rec.receipt ? h('p.hint', t('服务器记录号'), ` ${rec.receipt.record_id} · v${rec.receipt.version}`,
+        rec.receipt.complete ? '' : ` · ${t('照片未全部到达')}`) : null,
+      h('dl.props',
+        h('dt', t('签到')), h('dd', c.check_in ? fmtTime(c.check_in.at) : '—'),
+        h('dt', t('告知')), h('dd', c.notice === 'served' ? t('已送达告知书') : t('未事先告知')),
+        section.items.map((it) => [h('dt', it.name),
+          h('dd', results.find((o) => o.code === c.results[it.check_item_id]?.code)?.label || '—')]),
+        h('dt', t('照片')), h('dd', String(referencedPhotos(c).length)),
+        h('dt', t('被检查对象')), h('dd', c.business.mode === 'refusal' ? t('拒绝签字') : c.business.mode === 'stamp'
+          ? t('盖章纸质表') : `${c.business.name}（${c.business.role}）`)),
+      h('p.hint', t('记录已锁定。修改会生成新的版本，原版本保留。')),
+      h('button.secondary#new-version', { type: 'button', onclick: async () => {
+        const draft = { uuid: crypto.randomUUID(), visit_id: rec.visit_id, department_id: rec.department_id,
+          parent_uuid: rec.uuid, base_version: rec.receipt?.version ?? rec.base_version,
+          content: structuredClone(rec.content), photos: [...(rec.photos || [])], finished: false,
+          created_at: new Date().toISOString() };
+        draft.content.inspectors = {};
+        draft.content.business = { ...draft.content.business, signature: null };
+        await db.saveDraft(draft);
+        window.dispatchEvent(new HashChangeEvent('hashchange'));
+      } }, t('修改（生成新版本）'))));
+}
+
+class FormView {
+  constructor(main, visit, section, draft, opts) {
+    Object.assign(this, { main, visit, section, draft, opts });
+    this.c = draft.content;
+    this.errors = {};
+    this.writing = null;
+    this.again = false;
+  }
+
+  // every change lands in IndexedDB now; writes are serialised so the last state always wins
+  async persist() {
+    this.setSaveState(t('保存中…'), 'saving');
+    if (this.writing) { this.again = true; return this.writing; }
+    this.writing = (async () => {
+      do {
+        this.again = false;
+        this.draft.content = this.c;
+        this.draft.photos = referencedPhotos(this.c);
+        await db.saveDraft(this.draft);
+      } while (this.again);
+    })();
+    try {
+      await this.writing;
+      this.setSaveState(t('已保存 {time}', { time: new Date().toLocaleTimeString() }), 'saved');
+    } catch (e) {
+      this.setSaveState(t('保存失败：{msg}', { msg: e.message }), 'error');
+    } finally {
+      this.writing = null;
+    }
+  }
+
+  setSaveState(text, state) {
+    const el = document.getElementById('save-state');
+    if (el) { el.textContent = text; el.dataset.state = state; }
+  }
+
+  rerender() {
+    const y = window.scrollY;
+    this.render();
+    window.scrollTo(0, y);
+  }
+
+  err(field) {
+    const msg = this.errors[field];
+    return msg ? h('p.field-error', { role: 'alert', dataset: { for: field } }, msg) : null;
+  }
+
+  text(id, value, onInput, { multiline = false, type = 'text', ...attrs } = {}) {
+    const el = h(multiline ? 'textarea' : 'input', { id, name: id, type: multiline ? null : type, value: value ?? '', ...attrs,
+      'aria-invalid': this.errors[id] ? 'true' : null,
+      oninput: (ev) => { onInput(ev.target.value); this.persist(); } });
+    return el;
+  }
+
+  render() {
+    for (const u of urls.splice(0)) URL.revokeObjectURL(u);
+    const { visit, section, c } = this;
+    const errCount = Object.keys(this.errors).length;
+    clear(this.main, this.opts.header(visit.object?.name || t('现场检查'), this.opts.back),
+      h('form.onsite#onsite-form', { dataset: { uuid: this.draft.uuid }, onsubmit: (ev) => ev.preventDefault() },
+        h('p.hint#save-state', { 'aria-live': 'polite' }, this.draft.saved_at ? t('已保存') : t('尚未保存')),
+        errCount ? h('div.card.error#form-errors', { role: 'alert' }, h('strong', t('还有 {n} 处需要填写或更正：', { n: errCount })),
+          h('ul', Object.values(this.errors).map((m) => h('li', m)))) : null,
+        this.checkInCard(), this.noticeCard(),
+        section.items.map((it) => this.itemCard(it)),
+        this.findingsCard(), this.photosCard(), this.businessCard(), this.inspectorsCard(),
+        h('div.form-actions', h('button.primary#finish', { type: 'button', onclick: () => this.finish() }, t('完成')))));
+    this.mountPads();
+  }
+
+  checkInCard() {
+    const ci = this.c.check_in;
+    let where = null;
+    if (ci?.gps) where = t('位置 {lat}, {lng}（精度 ±{acc} 米）', { lat: ci.gps.lat.toFixed(5), lng: ci.gps.lng.toFixed(5), acc: Math.round(ci.gps.accuracy_m) });
+    else if (ci?.gps_error === 'permission_denied') where = t('定位权限被拒绝（已记录）');
+    else if (ci?.gps_error) where = t('未能定位（已记录）');
+    return h('section.card#checkin-card', h('h2', t('签到')),
+      ci ? h('p#checkin-info', t('到达时间'), ' ', fmtTime(ci.at), h('br'), where) : null,
+      h('button#checkin', { type: 'button', class: ci ? 'secondary' : '', onclick: async (ev) => {
+        ev.target.disabled = true;
+        ev.target.textContent = t('正在定位…');
+        const at = new Date().toISOString();
+        const pos = await currentPosition(8000);
+        this.c.check_in = { at, gps: pos.error ? null : pos, gps_error: pos.error || null };
+        await this.persist();
+        this.rerender();
+      } }, ci ? t('重新签到') : t('签到')),
+      this.err('check_in'));
+  }
+
+  noticeCard() {
+    const radio = (value, label, disabled) => h('label.choice', h('input', { type: 'radio', name: 'notice', id: `notice-${value}`,
+      value, checked: this.c.notice === value, disabled, onchange: () => { this.c.notice = value; this.persist(); } }), label);
+    const mustNot = !!this.visit.task?.unannounced;
+    return h('section.card#notice-card', h('h2', t('告知')),
+      mustNot ? h('p.hint', t('本任务不得事先告知。')) : null,
+      radio('served', t('已送达告知书'), mustNot), radio('unannounced', t('未事先告知')),
+      this.err('notice'));
+  }
+
+  question(item, q) {
+    const key = `${item.check_item_id}-${q.id}`;
+    const id = `q-${key}`;
+    const a = this.c.answers;
+    const set = (v) => { a[key] = v; this.persist(); };
+    let input;
+    const opts = (list, multi) => h('div.choices', list.map(([value, label], i) => h('label.choice',
+      h('input', { type: multi ? 'checkbox' : 'radio', name: id, id: `${id}-${i}`, value,
+        checked: multi ? (a[key] || []).includes(value) : a[key] === value,
+        onchange: (ev) => {
+          if (!multi) { set(value); return; }
+          const cur = new Set(a[key] || []);
+          if (ev.target.checked) cur.add(value); else cur.delete(value);
+          set([...cur]);
+        } }), label)));
+    switch (q.kind) {
+      case 'yes_no_na': input = opts([['yes', t('是')], ['no', t('否')], ['na', t('不适用')]]); break;
+      case 'single_choice': input = opts((q.options || []).map((o) => [o, o])); break;
+      case 'multiple_choice': input = opts((q.options || []).map((o) => [o, o]), true); break;
+      case 'number': input = h('span.inline', this.text(id, a[key], set, { type: 'number', inputmode: 'decimal', step: 'any',
+        min: q.min ?? null, max: q.max ?? null }), q.unit ? ` ${q.unit}` : ''); break;
+      case 'date': input = this.text(id, a[key], set, { type: 'date' }); break;
+      case 'photo': input = this.photoPicker(`${id}-photo`, { purpose: 'question', ref: key }); break;
+      default: input = this.text(id, a[key], set, { multiline: true, rows: 2 });
+    }
+    const photos = q.kind === 'photo' ? this.thumbs(this.c.photos.filter((p) => p.ref === key)) : null;
+    return h('div.question', { dataset: { key } },
+      h('p.qtext', q.text, q.required ? h('span.req', { 'aria-label': t('必填') }, ' *') : null),
+      q.help_text ? h('p.hint', q.help_text) : null,
+      q.legal_basis ? h('p.hint', t('依据'), '：', q.legal_basis) : null,
+      input, photos, this.err(id));
+  }
+
+  itemCard(item) {
+    const id = item.check_item_id;
+    const r = this.c.results[id] || (this.c.results[id] = {});
+    const results = resultOptions(this.visit);
+    const opt = results.find((o) => o.code === r.code);
+    const questions = (item.template?.questions || []).slice().sort((x, y) => x.position - y.position);
+    return h('section.card.item', { dataset: { checkItemId: id } },
+      h('h2', item.name),
+      item.legal_basis ? h('p.hint', t('检查依据'), '：', item.legal_basis) : null,
+      opt?.no_check ? h('p.hint', t('该结果可不填写检查表，但须取证（拍照或取证说明）。')) : null,
+      questions.map((q) => this.question(item, q)),
+      h('label', { for: `result-${id}` }, t('检查结果')),
+      h('select', { id: `result-${id}`, name: `result-${id}`, onchange: (ev) => { r.code = ev.target.value; this.persist(); this.rerender(); } },
+        h('option', { value: '' }, t('请选择')),
+        results.map((o) => h('option', { value: o.code, selected: r.code === o.code }, t(o.label)))),
+      this.err(`result-${id}`),
+      opt?.problem ? [
+        h('label', { for: `basis-${id}` }, t('法律依据'), h('span.req', ' *')),
+        this.text(`basis-${id}`, r.legal_basis, (v) => { r.legal_basis = v; }, { multiline: true, rows: 2, placeholder: item.legal_basis || '' }),
+        item.legal_basis ? h('button.small.secondary', { type: 'button', onclick: () => { r.legal_basis = item.legal_basis; this.persist(); this.rerender(); } },
+          t('填入事项依据')) : null,
+        this.err(`basis-${id}`),
+        h('label', { for: `followup-${id}` }, t('后续处理措施')),
+        h('select', { id: `followup-${id}`, onchange: (ev) => { r.follow_up = ev.target.value; this.persist(); } },
+          h('option', { value: '' }, t('请选择')),
+          FOLLOW_UPS.map((f) => h('option', { value: f.code, selected: r.follow_up === f.code }, t(f.label)))),
+        this.err(`followup-${id}`),
+      ] : null);
+  }
+
+  findingsCard() {
+    const c = this.c;
+    return h('section.card#findings-card', h('h2', t('发现的问题与措施')),
+      h('label', { for: 'findings' }, t('发现的问题')),
+      this.text('findings', c.findings, (v) => { c.findings = v; }, { multiline: true, rows: 3 }),
+      h('fieldset', h('legend', t('采取的措施')),
+        MEASURES.map((m) => {
+          const cur = c.measures[m.code] || {};
+          return h('div.measure',
+            h('label.choice', h('input', { type: 'checkbox', id: `measure-${m.code}`, checked: cur.on,
+              onchange: (ev) => { c.measures[m.code] = { ...cur, on: ev.target.checked }; this.persist(); this.rerender(); } }), t(m.label)),
+            cur.on ? h('select', { id: `measure-${m.code}-form`, 'aria-label': t('形式'),
+              onchange: (ev) => { c.measures[m.code] = { ...c.measures[m.code], form: ev.target.value }; this.persist(); } },
+            h('option', { value: '' }, t('形式')),
+            MEASURE_FORMS.map((f) => h('option', { value: f.code, selected: cur.form === f.code }, t(f.label)))) : null,
+            this.err(`measure-${m.code}`));
+        })),
+      h('label', { for: 'evidence_notes' }, t('取证说明')),
+      this.text('evidence_notes', c.evidence_notes, (v) => { c.evidence_notes = v; }, { multiline: true, rows: 2 }),
+      this.err('evidence_notes'),
+      h('label', { for: 'notes' }, t('备注')),
+      this.text('notes', c.notes, (v) => { c.notes = v; }, { multiline: true, rows: 2 }));
+  }
+
+  photoPicker(id, meta, single = null) {
+    const onFiles = async (ev) => {
+      const files = [...ev.target.files];
+      ev.target.value = '';
+      if (!files.length) return;
+      this.setSaveState(t('正在处理照片…'), 'saving');
+      for (const file of files) {
+        try {
+          const [gps, photo] = await Promise.all([currentPosition(4000), processPhoto(file, { visitId: this.visit.id })]);
+          photo.gps = gps.error ? null : gps;
+          await db.putPhoto(photo);
+          const m = { sha256: photo.sha256, captured_at: photo.captured_at, gps: photo.gps, size: photo.size,
+            width: photo.width, height: photo.height, ...meta };
+          if (single) single(photo.sha256, m); else this.c.photos.push(m);
+        } catch (e) {
+          this.setSaveState(t('照片无法读取：{msg}', { msg: e.message }), 'error');
+        }
+      }
+      await this.persist();
+      this.rerender();
+    };
+    return h('div.photo-picker',
+      h('label.button.secondary', { for: id }, t('拍照')),
+      h('input.visually-hidden', { id, type: 'file', accept: 'image/*', capture: 'environment', multiple: !single, onchange: onFiles }),
+      h('label.button.secondary', { for: `${id}-gallery` }, t('从相册选择')),
+      h('input.visually-hidden', { id: `${id}-gallery`, type: 'file', accept: 'image/*', multiple: !single, onchange: onFiles }));
+  }
+
+  thumbs(list, onRemove) {
+    return h('ul.thumbs', list.map((p) => {
+      const li = h('li', { dataset: { sha256: p.sha256 } }, h('span.hint', `${p.sha256.slice(0, 12)}… · ${fmtTime(p.captured_at)}`,
+        p.gps ? ` · ±${Math.round(p.gps.accuracy_m)}m` : ''));
+      db.getPhoto(p.sha256).then((ph) => {
+        if (!ph) return;
+        const u = URL.createObjectURL(ph.blob);
+        urls.push(u);
+        li.prepend(h('img', { src: u, alt: t('照片'), width: 96, height: 96 }));
+      });
+      li.append(h('button.small.secondary', { type: 'button', onclick: () => {
+        if (onRemove) onRemove(p); else this.c.photos = this.c.photos.filter((x) => x !== p);
+        this.persist(); this.rerender();
+      } }, t('删除')));
+      return li;
+    }));
+  }
+
+  photosCard() {
+    const list = this.c.photos.filter((p) => p.purpose === 'evidence');
+    return h('section.card#photos-card', h('h2', t('现场照片')),
+      this.photoPicker('photo-input', { purpose: 'evidence' }),
+      h('p.hint#photo-count', { dataset: { count: list.length } }, t('已拍 {n} 张', { n: list.length })),
+      this.thumbs(list));
+  }
+
+  pad(key, label, saved, onSigned, onClear) {
+    if (saved) {
+      return h('div.sig', { dataset: { sig: key, signed: '1' } }, h('p', label),
+        h('img.sig-img', { src: saved, alt: label }),
+        h('button.small.secondary', { type: 'button', onclick: () => { onClear(); this.persist(); this.rerender(); } }, t('重新签字')),
+        this.err(`sig-${key}`));
+    }
+    const canvas = h('canvas', { dataset: { sig: key }, 'aria-label': label, height: 180 });
+    canvas.onSigned = onSigned;
+    return h('div.sig', { dataset: { sig: key } }, h('p', label), canvas,
+      h('button.small.secondary', { type: 'button', onclick: () => canvas.pad?.clear() }, t('清除')),
+      h('button.small', { type: 'button', dataset: { confirm: key }, onclick: () => {
+        if (!canvas.pad || canvas.pad.isEmpty()) return;
+        onSigned(canvas.pad.toDataURL('image/png'));
+        this.persist(); this.rerender();
+      } }, t('确认签字')),
+      this.err(`sig-${key}`));
+  }
+
+  mountPads() {
+    for (const canvas of this.main.querySelectorAll('canvas[data-sig]')) {
+      const ratio = Math.max(window.devicePixelRatio || 1, 1);
+      const w = canvas.parentElement.clientWidth || 300;
+      canvas.width = w * ratio; canvas.height = 180 * ratio;
+      canvas.style.width = `${w}px`; canvas.style.height = '180px';
+      canvas.getContext('2d').scale(ratio, ratio);
+      canvas.pad = new SignaturePad(canvas, { backgroundColor: '#ffffff', penColor: '#000' });
+    }
+  }
+
+  businessCard() {
+    const b = this.c.business;
+    const mode = (value, label) => h('label.choice', h('input', { type: 'radio', name: 'biz-mode', id: `biz-mode-${value}`, value,
+      checked: b.mode === value, onchange: () => { b.mode = value; this.persist(); this.rerender(); } }), label);
+    let body;
+    if (b.mode === 'signature') {
+      body = [
+        h('label', { for: 'biz-name' }, t('签字人姓名')), this.text('biz-name', b.name, (v) => { b.name = v; }), this.err('biz-name'),
+        h('label', { for: 'biz-role' }, t('职务')), this.text('biz-role', b.role, (v) => { b.role = v; }), this.err('biz-role'),
+        this.pad('business', t('被检查对象签字'), b.signature, (d) => { b.signature = d; b.signed_at = new Date().toISOString(); },
+          () => { b.signature = null; }),
+      ];
+    } else if (b.mode === 'stamp') {
+      body = [
+        h('p.hint', t('拍摄已加盖公章的纸质检查记录表。')),
+        b.stamp_photo ? this.thumbs([{ sha256: b.stamp_photo, captured_at: b.stamp_at }],
+          () => { b.stamp_photo = null; }) : this.photoPicker('stamp-photo', { purpose: 'stamp' }, (sha, m) => { b.stamp_photo = sha; b.stamp_at = m.captured_at; b.stamp_meta = m; }),
+        this.err('stamp-photo'),
+      ];
+    } else {
+      const r = b.refusal;
+      if (!r.at) { r.at = new Date().toISOString(); }
+      body = [
+        h('label', { for: 'refusal-reason' }, t('拒签理由')),
+        this.text('refusal-reason', r.reason, (v) => { r.reason = v; }, { multiline: true, rows: 2 }), this.err('refusal-reason'),
+        h('label', { for: 'refusal-at' }, t('时间')),
+        this.text('refusal-at', toLocalInput(r.at), (v) => { r.at = v ? new Date(v).toISOString() : ''; }, { type: 'datetime-local' }),
+        this.err('refusal-at'),
+        h('label', { for: 'refusal-place' }, t('地点')), this.text('refusal-place', r.place, (v) => { r.place = v; }), this.err('refusal-place'),
+        h('label', { for: 'refusal-witness' }, t('见证人（可选）')), this.text('refusal-witness', r.witness_name, (v) => { r.witness_name = v; }),
+        r.witness_photo ? this.thumbs([{ sha256: r.witness_photo, captured_at: r.witness_photo_at }], () => { r.witness_photo = null; })
+          : this.photoPicker('witness-photo', { purpose: 'witness' }, (sha, m) => { r.witness_photo = sha; r.witness_photo_at = m.captured_at; r.witness_photo_meta = m; }),
+        h('label', { for: 'refusal-statement' }, t('拒签情况说明')),
+        this.text('refusal-statement', r.statement, (v) => { r.statement = v; }, { multiline: true, rows: 3 }), this.err('refusal-statement'),
+        this.pad('refusal', t('检查人员在拒签说明上签字'), r.inspector_signature, (d) => {
+          r.inspector_signature = d; r.inspector_signed_at = new Date().toISOString();
+          r.inspector_id = this.opts.inspectorId ?? null;
+        }, () => { r.inspector_signature = null; }),
+      ];
+    }
+    return h('section.card#business-card', h('h2', t('被检查对象确认')),
+      h('div.choices', mode('signature', t('当场签字')), mode('stamp', t('纸质表盖章')), mode('refusal', t('拒绝签字'))),
+      body);
+  }
+
+  inspectorsCard() {
+    const members = this.visit.team?.members || [];
+    return h('section.card#inspectors-card', h('h2', t('检查人员签字')),
+      members.map((m) => this.pad(`inspector-${m.inspector_id}`, `${m.name}（${m.department}）`,
+        this.c.inspectors[m.inspector_id]?.signature,
+        (d) => { this.c.inspectors[m.inspector_id] = { name: m.name, department_id: m.department_id, signature: d, signed_at: new Date().toISOString() }; },
+        () => { delete this.c.inspectors[m.inspector_id]; })));
+  }
+
+  async finish() {
+    this.errors = validate(this.c, this.visit, this.section);
+    if (Object.keys(this.errors).length) {
+      this.render();
+      document.getElementById('form-errors')?.scrollIntoView();
+      return;
+    }
+    if (this.writing) await this.writing;
+    this.draft.content = this.c;
+    this.draft.photos = referencedPhotos(this.c);
+    await db.finishRecord(this.draft);
+    this.opts.afterSave();
+    window.dispatchEvent(new HashChangeEvent('hashchange')); // show the locked record
+  }
+}
+
+function toLocalInput(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
