@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, exists, insert, select, type_coerce, update
+from sqlalchemy import String, exists, insert, select, text, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from ..audit.services import Change, current_actor, record, record_many
@@ -215,6 +215,9 @@ def ensure_ready_for_inspectors(task: Task) -> None:
         raise Conflict("objects_not_drawn", _("请先完成检查对象的抽取，再抽取检查人员。"))
     if (task.teams_count or 0) < 1:
         raise DomainError("bad_teams", _("任务的检查小组数至少为 1。"), status=422)
+    if all(td.department_id != task.initiating_department_id for td in task.departments):
+        raise DomainError("no_lead_department", _("发起部门不在任务的参与部门中，无法产生组长。请先修改任务。"),
+                          status=422)
 
 
 # -- objects: prepare and commit --------------------------------------------------------------
@@ -240,9 +243,9 @@ def commit_object_draw(task: Task) -> Draw:
 
 def _commit(task: Task, kind: DrawKind, strata: list[dict[str, Any]],
             exclusions: list[dict[str, Any]] | None) -> Draw:
-    try:
-        spec.check_strata([spec.Stratum(name=s["name"], ids=tuple(s["ids"]), ratio=s.get("ratio"),
-                                        count=s.get("count")) for s in strata])
+    try:  # names, ratios and counts (ids are unique by the registry's constraints)
+        spec.check_strata([spec.Stratum(name=s["name"], ids=(), ratio=s.get("ratio"), count=s.get("count"))
+                           for s in strata])
     except spec.DrawInputError as exc:
         raise DomainError(f"draw_{exc.code}", _("抽取参数无效：%(msg)s。请检查任务的分层比例。", msg=str(exc)),
                           status=422) from exc
@@ -453,18 +456,43 @@ def _object_ids(codes: list[str]) -> dict[str, int]:
     return {code: oid for code, oid in fetch_raw(select(o.code, o.id).where(values_in(o.code, codes)))}
 
 
+#: the locked list in one statement: the selected codes travel as one parameter and are joined to
+#: the registry in the database (no round trip of object ids through Python)
+_SELECTION_SQL = {
+    "postgresql": (
+        "INSERT INTO draw_selections (draw_id, task_id, object_id, stratum, position) "
+        "SELECT :draw_id, :task_id, o.id, u.stratum, u.position - 1 "
+        "FROM unnest(CAST(:codes AS text[]), CAST(:strata AS text[])) WITH ORDINALITY AS u(code, stratum, position) "
+        # LATERAL: one unique-index probe per selected code, never a scan of the registry
+        "JOIN LATERAL (SELECT id FROM inspected_objects WHERE code = u.code) o ON true"),
+    "sqlite": (
+        "INSERT INTO draw_selections (draw_id, task_id, object_id, stratum, position) "
+        "SELECT :draw_id, :task_id, o.id, json_extract(j.value, '$[1]'), CAST(j.key AS INTEGER) "
+        "FROM json_each(:rows) AS j JOIN inspected_objects o ON o.code = json_extract(j.value, '$[0]')"),
+}
+
+
 def _store_selection(draw: Draw, task: Task, rec: dict[str, Any]) -> None:
-    """Write the locked list: one DrawSelection per selected object, in record order."""
-    codes = [c for s in rec["strata"] for c in s["selected"]]
-    ids = _object_ids(codes)
-    rows, position = [], 0
-    for s in rec["strata"]:
-        for code in s["selected"]:
-            rows.append({"draw_id": draw.id, "task_id": task.id, "object_id": ids[code],
-                         "stratum": s["name"], "position": position})
-            position += 1
-    if rows:
+    """Write the locked list: one DrawSelection per selected object, position = record order."""
+    pairs = [(code, s["name"]) for s in rec["strata"] for code in s["selected"]]
+    if not pairs:
+        return
+    dialect = db.session.get_bind().dialect.name
+    params: dict[str, Any] = {"draw_id": draw.id, "task_id": task.id}
+    if dialect in _SELECTION_SQL:
+        if dialect == "postgresql":
+            params.update(codes=[c for c, _s in pairs], strata=[s for _c, s in pairs])
+        else:
+            params["rows"] = json.dumps(pairs, ensure_ascii=False)
+        written = db.session.execute(text(_SELECTION_SQL[dialect]), params).rowcount
+    else:  # any other database: look the ids up, then insert
+        ids = _object_ids([c for c, _s in pairs])
+        rows = [{**params, "object_id": ids[c], "stratum": s, "position": k}
+                for k, (c, s) in enumerate(pairs) if c in ids]
         db.session.execute(insert(DrawSelection.__table__), rows)
+        written = len(rows)
+    if written != len(pairs):
+        raise Conflict("objects_missing", _("部分被抽中的检查对象已不在名录库中，无法锁定名单。请作废本次抽取后重新生成。"))
 
 
 def selected_object_codes(task: Task) -> list[str]:
@@ -620,9 +648,9 @@ def export_records(directory: Path) -> list[Path]:
         select(Task.code, Draw.kind, Draw.record).join(Task, Task.id == Draw.task_id)
         .where(Draw.status == DrawStatus.FINAL).order_by(Task.code, Draw.kind)
     ).all()
-    for code, kind, text in rows:
+    for code, kind, body in rows:
         path = directory / f"{_safe(code)}-{kind.value}.json"
-        path.write_text(text, encoding="utf-8")
+        path.write_text(body, encoding="utf-8")
         paths.append(path)
     return paths
 
