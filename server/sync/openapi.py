@@ -61,7 +61,8 @@ def build_spec(version: str = "1") -> dict[str, Any]:
     spec.path(path="/api/visits/{visit_id}/records/{uuid}", operations={"put": {
         "summary": "store one version of a department's section (idempotent)", "operationId": "putRecord",
         "parameters": [
-            {"name": "visit_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
+            {"name": "visit_id", "in": "path", "required": True,
+             "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}},
             {"name": "uuid", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}},
         ],
         "requestBody": {"required": True, **_json("RecordIn")},

@@ -176,7 +176,7 @@ def _parse_record(record_uuid: str, raw: bytes) -> services.RecordInput:
     return services.RecordInput(uuid=uid, **data)
 
 
-@bp.put("/api/visits/<int:visit_id>/records/<record_uuid>")
+@bp.put("/api/visits/<int(max=2147483647):visit_id>/records/<record_uuid>")
 def put_record(visit_id: int, record_uuid: str):
     """Store one version of a department's section: 201 receipt (new), 200 same receipt (resent).
 

@@ -12,7 +12,15 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.fieldwork.models import Photo, PhotoUpload
-from tests.sync.conftest import jpeg_bytes, new_uuid, patch_chunk, put_record, record_body, sha, upload
+from tests.sync.conftest import (
+    jpeg_bytes,
+    new_uuid,
+    patch_chunk,
+    put_record,
+    record_body,
+    sha,
+    upload,
+)
 
 
 def _photo_count() -> int:
