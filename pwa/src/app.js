@@ -5,7 +5,7 @@ import './style.css';
 import * as api from './api.js';
 import * as db from './db.js';
 import { clear, fmtBytes, fmtTime, h } from './dom.js';
-import { REGISTRATION_LABELS, VISIT_STATES } from './domain.js';
+import { OBJECT_TYPE_LABELS, REGISTRATION_LABELS, VISIT_STATES } from './domain.js';
 import { closeForm, formIsOpen, myDepartment, renderForm } from './form.js';
 import { getLang, setLang, t } from './i18n.js';
 import { nextDelay, runSync } from './outbox.js';
@@ -236,7 +236,7 @@ async function screenVisit(id) {
     v.withdrawn ? h('p.card.warn', t('该检查已撤回或人员已调整；本机记录仍会同步。')) : null,
     h('section.card#precheck', h('h2', t('预查信息')),
       h('dl.props', prop(t('统一社会信用代码'), o.code), prop(t('名称'), o.name), prop(t('住所'), o.address),
-        prop(t('法定代表人'), o.legal_representative), prop(t('对象类型'), o.object_type),
+        prop(t('法定代表人'), o.legal_representative), prop(t('对象类型'), t(OBJECT_TYPE_LABELS[o.object_type] || o.object_type || '')),
         prop(t('登记状态'), t(REGISTRATION_LABELS[o.registration_status] || o.registration_status || '')),
         prop(t('标记'), flags.length ? flags.join('、') : t('无'))),
       h('h3', t('以往抽查结果')),

@@ -50,5 +50,10 @@ export const VISIT_STATES = {
 };
 
 export const REGISTRATION_LABELS = {
-  active: '存续（在营）', revoked: '吊销', cancelled: '注销', moved: '迁出', closed: '停业',
+  active: '存续（在业）', revoked: '吊销', cancelled: '注销', moved_out: '迁出',
+};
+
+export const OBJECT_TYPE_LABELS = {
+  enterprise: '企业', individual: '个体工商户', cooperative: '农民专业合作社', other: '其他主体', product: '产品',
+  project: '项目',
 };

@@ -77,10 +77,10 @@ export function validate(c, visit, section) {
   for (const item of section.items) {
     const r = c.results[item.check_item_id] || {};
     const opt = results.find((o) => o.code === r.code);
-    if (!opt) { e[`result-${item.check_item_id}`] = t('请选择检查结果。'); continue; }
-    if (opt.problem && !(r.legal_basis || '').trim()) e[`basis-${item.check_item_id}`] = t('发现问题时必须填写法律依据。');
-    if (opt.problem && !r.follow_up) e[`followup-${item.check_item_id}`] = t('发现问题时请选择后续处理措施。');
-    if (opt.no_check) { anyNoCheck = true; continue; } // unreachable/uncooperative: no full checklist [000#21]
+    if (!opt) e[`result-${item.check_item_id}`] = t('请选择检查结果。');
+    if (opt?.problem && !(r.legal_basis || '').trim()) e[`basis-${item.check_item_id}`] = t('发现问题时必须填写法律依据。');
+    if (opt?.problem && !r.follow_up) e[`followup-${item.check_item_id}`] = t('发现问题时请选择后续处理措施。');
+    if (opt?.no_check) { anyNoCheck = true; continue; } // unreachable/uncooperative: no full checklist [000#21]
     for (const q of item.template?.questions || []) {
       const key = `${item.check_item_id}-${q.id}`;
       const v = c.answers[key];
@@ -207,11 +207,30 @@ class FormView {
     })();
     try {
       await this.writing;
+      this.refreshErrors();
       this.setSaveState(t('已保存 {time}', { time: new Date().toLocaleTimeString() }), 'saved');
     } catch (e) {
       this.setSaveState(t('保存失败：{msg}', { msg: e.message }), 'error');
     } finally {
       this.writing = null;
+    }
+  }
+
+  // after a refused "完成", messages disappear as soon as their field is put right
+  refreshErrors() {
+    if (!this.attempted) return;
+    this.errors = validate(this.c, this.visit, this.section);
+    for (const el of this.main.querySelectorAll('.field-error[data-for]')) {
+      if (!this.errors[el.dataset.for]) {
+        el.remove();
+        document.getElementById(el.dataset.for)?.removeAttribute('aria-invalid');
+      }
+    }
+    const box = document.getElementById('form-errors');
+    if (box) {
+      const n = Object.keys(this.errors).length;
+      if (!n) box.remove();
+      else clear(box, h('strong', t('还有 {n} 处需要填写或更正：', { n })), h('ul', Object.values(this.errors).map((m) => h('li', m))));
     }
   }
 
@@ -222,6 +241,7 @@ class FormView {
 
   rerender() {
     const y = window.scrollY;
+    if (this.attempted) this.errors = validate(this.c, this.visit, this.section);
     this.render();
     window.scrollTo(0, y);
   }
@@ -510,6 +530,7 @@ class FormView {
   }
 
   async finish() {
+    this.attempted = true;
     this.errors = validate(this.c, this.visit, this.section);
     if (Object.keys(this.errors).length) {
       this.render();

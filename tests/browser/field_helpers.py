@@ -35,7 +35,7 @@ class _Http10(WSGIRequestHandler):
     # connection keeps serving), so "offline" is real for the page and the service worker alike
     protocol_version = "HTTP/1.0"
 
-    def log_message(self, *args):  # quiet
+    def log_request(self, *args, **kwargs):  # quiet
         pass
 
 

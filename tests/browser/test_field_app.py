@@ -314,3 +314,74 @@ def test_g_an_app_update_while_a_form_is_open_does_not_reload_it(phone, server, 
     phone.wait_for_selector("body[data-ready='1']")
     assert phone.evaluate("window.__sameDocument") is None
     assert phone.evaluate("navigator.serviceWorker.getRegistration('/app/').then(r => !r.waiting)")
+
+
+def test_a_refused_record_needs_attention_and_does_not_block_the_next(phone, server, team):
+    refused = {"n": 0}
+
+    def refuse_first_visit(route):
+        if route.request.method == "PUT":
+            refused["n"] += 1
+            route.fulfill(status=422, content_type="application/json",
+                          body='{"error": {"code": "invalid_record", "message": "记录内容不完整：缺少检查结果。", "details": {}}}')
+        else:
+            route.continue_()
+
+    phone.context.route(f"**/api/visits/{team.visit.id}/records/**", refuse_first_visit)
+    open_app(phone, server)
+    login(phone, "zhang")
+    server.offline()
+    for visit in (team.visit, team.visit2):
+        phone.goto(server.url + "/app/#/")
+        _open_form(phone, visit.id)
+        fill_section(phone, inspector_ids=_inspectors(team))
+        finish(phone)
+    server.online()
+    phone.goto(server.url + "/app/#/")
+    _sync_now(phone)
+    phone.wait_for_selector(f"a.visit[data-visit-id='{team.visit2.id}'][data-state='synced']")
+    phone.wait_for_selector(f"a.visit[data-visit-id='{team.visit.id}'][data-state='attention']")
+    assert refused["n"] == 1
+    assert len(server_records(team.visit2.id)) == 1 and server_records(team.visit.id) == []
+    phone.click(f"a.visit[data-visit-id='{team.visit.id}']")
+    phone.click("#open-form")
+    assert phone.inner_text("#record-error") == "记录内容不完整：缺少检查结果。"
+    assert phone.get_attribute("#outbox-count", "data-count") == "1"  # kept, not dropped
+
+
+def test_logout_is_refused_while_the_outbox_holds_records(phone, server, team):
+    open_app(phone, server)
+    login(phone, "zhang")
+    server.offline()
+    _open_form(phone, team.visit.id)
+    fill_section(phone, inspector_ids=_inspectors(team))
+    finish(phone)
+    phone.goto(server.url + "/app/#/settings")
+    phone.click("#logout")
+    phone.wait_for_selector("#logout-error:not([hidden])")
+    assert phone.inner_text("#logout-error") == "还有未同步的记录，不能退出登录。请先联网同步。"
+    phone.goto(server.url + "/app/#/")
+    phone.wait_for_selector(f"a.visit[data-visit-id='{team.visit.id}'][data-state='to_sync']")
+
+
+def test_logout_with_everything_synced_wipes_the_device(phone, server, team):
+    open_app(phone, server)
+    login(phone, "zhang")
+    phone.goto(server.url + "/app/#/settings")
+    phone.click("#logout")
+    phone.wait_for_selector("#login-submit")
+    assert phone.evaluate("""new Promise((ok) => { const r = indexedDB.open('spotcheck-field');
+        r.onsuccess = () => { const q = r.result.transaction('visits').objectStore('visits').count();
+          q.onsuccess = () => { ok(q.result); r.result.close(); }; }; })""") == 0
+
+
+def test_the_app_speaks_english_on_request(phone, server, team):
+    open_app(phone, server)
+    login(phone, "zhang")
+    phone.goto(server.url + "/app/#/settings")
+    phone.click("#lang-toggle")
+    phone.wait_for_selector("header.top h1:text-is('Settings')")
+    phone.goto(server.url + "/app/#/")
+    phone.wait_for_selector("a.visit")
+    assert phone.inner_text("header.top h1") == "Visits"
+    assert phone.inner_text(f"a.visit[data-visit-id='{team.visit.id}'] .badge") == "To do"
