@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, String, Text, exists, func, literal, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -25,6 +26,7 @@ from ..extensions import db
 from ..org.models import Department, Level
 from . import codes, validation
 from .models import (
+    BIGRAM_FUNCTION,
     CodeKind,
     InspectedObject,
     Inspector,
@@ -77,16 +79,45 @@ def fetch_page(stmt: Select, page: int = 1, per_page: int = 50, *, count_cap: in
     Fetches ``per_page + 1`` rows to learn whether a next page exists. The total is exact when
     this is the last page; otherwise, if ``count_cap`` is set, a count that stops after
     ``count_cap + 1`` rows gives either the exact total or "more than ``count_cap``".
+
+    On SQLite (with ``count_cap`` set and the page within the first ``count_cap`` rows) one pass
+    fetches the ordered ids of up to ``count_cap + 1`` matches instead: it gives the page, the
+    next-page flag and the total, and the page's rows are then loaded by id. A name fragment has
+    no index there, so this is one scan instead of one for the page and one for the count. On
+    PostgreSQL the indexes make the two separate queries cheaper (measured: bench/bench_search.py).
     """
     page = max(1, page)
-    rows = list(db.session.execute(stmt.limit(per_page + 1).offset((page - 1) * per_page)).scalars())
+    offset = (page - 1) * per_page
+    if count_cap and offset + per_page < count_cap and _dialect() == "sqlite":
+        return _page_from_ids(stmt, page, per_page, count_cap)
+    rows = list(db.session.execute(stmt.limit(per_page + 1).offset(offset)).scalars())
     has_next = len(rows) > per_page
     items = rows[:per_page]
     result = Page(items=items, page=page, per_page=per_page, has_next=has_next)
     if not has_next and (items or page == 1):
-        result.total = (page - 1) * per_page + len(items)
+        result.total = offset + len(items)
     elif count_cap:
         result.total, result.total_at_least = capped_count(stmt, count_cap)
+    return result
+
+
+def _page_from_ids(stmt: Select, page: int, per_page: int, cap: int) -> Page:
+    entity = stmt.column_descriptions[0]["entity"]
+    ids = list(db.session.execute(stmt.with_only_columns(entity.id).limit(cap + 1)).scalars())
+    offset = (page - 1) * per_page
+    window = ids[offset:offset + per_page + 1]
+    page_ids = window[:per_page]
+    items = []
+    if page_ids:
+        # by primary key only: with the search's own conditions the planner could walk the
+        # whole name index again
+        loaded = {o.id: o for o in db.session.execute(select(entity).where(entity.id.in_(page_ids))).scalars()}
+        items = [loaded[i] for i in page_ids if i in loaded]
+    result = Page(items=items, page=page, per_page=per_page, has_next=len(window) > per_page)
+    if len(ids) <= cap:
+        result.total = len(ids)
+    else:
+        result.total_at_least = cap
     return result
 
 
@@ -102,14 +133,33 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def _contains(column, text: str):
-    """Case-insensitive substring match that the indexes can serve: SQLite's LIKE is already
-    case-insensitive for ASCII (and scans the narrow name index); PostgreSQL's ILIKE uses the
-    pg_trgm GIN index."""
+def _contains(column, text: str, *, bigrams: bool = False):
+    """Case-insensitive substring match, shaped so that the indexes can serve it.
+
+    A fragment without letters that have a case (Chinese, digits, punctuation) is matched
+    case-sensitively, which is the same thing and much cheaper: ``instr`` on SQLite (a scan of the
+    narrow name index), ``LIKE`` on PostgreSQL (the trigram index, for 3 characters or more). Other
+    fragments use SQLite's LIKE (case-insensitive for ASCII) and PostgreSQL's ILIKE. With
+    ``bigrams`` (the object name, see models.POSTGRES_DDL), a 2-character fragment on PostgreSQL
+    also gets the equivalent character-pair predicate that its bigram GIN index serves.
+    """
+    cased = text.lower() != text.upper()
     if _dialect() == "postgresql":
-        # no ESCAPE clause: PostgreSQL's default escape is the backslash, and only a plain
-        # pattern lets the planner use the trigram and pattern indexes
-        return column.ilike("%" + _escape_like(text, "\\") + "%")
+        # The pattern is sent inline, not as a parameter: whether walking the (name, id) index
+        # or going through the trigram/bigram index is faster depends on how common the
+        # fragment is, which the planner can only estimate from the value itself (a generic plan
+        # of a prepared statement — psycopg prepares repeated queries — would guess, and
+        # guessing wrong costs seconds). No ESCAPE clause: PostgreSQL's default escape is the
+        # backslash, and only a plain pattern lets the planner use the trigram index.
+        pattern = literal("%" + _escape_like(text, "\\") + "%", String, literal_execute=True)
+        match = column.ilike(pattern) if cased else column.like(pattern)
+        if bigrams and len(text) == 2:
+            # implied by the match itself: it only adds a way in through the bigram index
+            pair = postgresql.array([func.lower(literal(text, Text, literal_execute=True))])
+            match = getattr(func, BIGRAM_FUNCTION)(func.lower(column)).op("@>")(pair) & match
+        return match
+    if not cased:
+        return func.instr(column, text) > 0
     return column.like("%" + _escape_like(text, "/") + "%", escape="/")
 
 
@@ -118,12 +168,11 @@ def _escape_like(text: str, esc: str) -> str:
 
 
 def _code_prefix(column, prefix: str):
-    """Prefix match on a code column that uses a b-tree index on both databases."""
-    if _dialect() == "postgresql":
-        # served by the varchar_pattern_ops index (see models_ddl.POSTGRES_DDL)
-        return column.like(_escape_like(prefix, "\\") + "%")
-    # SQLite: a range on the unique index (codes are upper-case ASCII, BINARY collation)
-    return (column >= prefix) & (column < prefix + "\U0010ffff")
+    """Codes starting with ``prefix`` (upper-case letters and digits) as a range that the code's
+    unique b-tree serves in code order on both databases (BINARY on SQLite, COLLATE "C" on
+    PostgreSQL): ``code >= '9141' AND code < '9142'``."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return (column >= prefix) & (column < upper)
 
 
 # -- objects: search ---------------------------------------------------------------------------
@@ -168,7 +217,7 @@ def search_objects(filters: ObjectFilters, *, internal: bool = False) -> Select:
                               else _code_prefix(InspectedObject.code, code))
             order = [InspectedObject.code]
         else:
-            stmt = stmt.where(_contains(InspectedObject.name, q))
+            stmt = stmt.where(_contains(InspectedObject.name, q, bigrams=True))
     if filters.region_county.strip():
         stmt = stmt.where(InspectedObject.region_county == filters.region_county.strip())
     if filters.region_town.strip():
