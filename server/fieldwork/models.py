@@ -94,14 +94,14 @@ class Photo(db.Model):
 
 
 class PhotoUpload(db.Model):
-    """A resumable upload in progress; the received bytes are the partial file's (``received``
-    mirrors its size)."""
+    """A resumable upload in progress: who started it and its declared length. The bytes received
+    so far are the partial file's size (the only truth for the offset; no database write per
+    chunk)."""
 
     __tablename__ = "photo_uploads"
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     upload_length: Mapped[int] = mapped_column(Integer, nullable=False)
-    received: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow,

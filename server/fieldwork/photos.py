@@ -134,25 +134,26 @@ def append_chunk(user: Any, sha: str, *, offset: int, length: int, stream: IO[by
         os.fsync(fh.fileno())
     if written != chunk_bytes:  # the client went away mid-chunk: keep what arrived, resume there
         held += written
-        _save_upload(user, sha, length, held)
+        _save_upload(user, sha, length)
         raise Conflict("offset_mismatch", _("分块未完整收到：服务器已收到 %(n)s 字节，请从该位置继续上传。", n=held),
                        offset=held)
     held += written
     if held < length:
-        _save_upload(user, sha, length, held)
+        _save_upload(user, sha, length)
         return {"offset": held, "length": length, "complete": False}
     store_photo(user, sha)
     return upload_state(sha)  # type: ignore[return-value]
 
 
-def _save_upload(user: Any, sha: str, length: int, received: int) -> None:
+def _save_upload(user: Any, sha: str, length: int) -> None:
+    """Record the upload once (first chunk, or a restart with another length)."""
     upload = db.session.get(PhotoUpload, sha)
     if upload is None:
-        db.session.add(PhotoUpload(sha256=sha, upload_length=length, received=received,
-                                   started_by_id=getattr(user, "id", None)))
-    else:
-        upload.upload_length, upload.received = length, received
-    db.session.flush()
+        db.session.add(PhotoUpload(sha256=sha, upload_length=length, started_by_id=getattr(user, "id", None)))
+        db.session.flush()
+    elif upload.upload_length != length:
+        upload.upload_length = length
+        db.session.flush()
 
 
 def _file_sha256(path: Path) -> str:

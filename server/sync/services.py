@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import text
 
 from ..catalog.models import ChecklistQuestion
 from ..core.models import utcnow
@@ -93,6 +94,20 @@ def visit_payloads(visits: list[AssignedVisit]) -> list[dict[str, Any]]:
     return out
 
 
+def _log_view(user, changed: list[AssignedVisit]) -> None:
+    """Log the confidential view (only when something is delivered).
+
+    SQLite: the audit chain reads the last sequence number before inserting, so two pulls that
+    wrote nothing before could read the same number and the loser would fail on the unique seq.
+    A no-op UPDATE first takes the database write lock (waiting its turn), which serialises the
+    read-then-insert as a record store does. PostgreSQL uses the audit's advisory lock."""
+    if not changed:
+        return
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("UPDATE visits SET id = id WHERE 0"))
+    log_assignments_view(user, changed, what="api.sync.pull")
+
+
 def pull(user, raw_cursor: str | None) -> dict[str, Any]:
     """Return ``{cursor, full, visits, withdrawn}`` for the user (see docs/sync-protocol.md).
 
@@ -112,6 +127,6 @@ def pull(user, raw_cursor: str | None) -> dict[str, Any]:
     overlap = timedelta(seconds=current_app.config.get("SYNC_CURSOR_OVERLAP_SECONDS", 120))
     new_cursor = cursor_mod.Cursor(user_id=user.id, watermark=started - overlap,
                                    seq=(previous.seq + 1) if previous else 1, ids=frozenset(visible))
-    log_assignments_view(user, changed, what="api.sync.pull")
+    _log_view(user, changed)
     return {"cursor": cursor_mod.encode(new_cursor), "full": previous is None,
             "visits": visit_payloads(changed), "withdrawn": withdrawn}
