@@ -24,6 +24,7 @@ from tests.browser.field_helpers import (
     open_app,
     require_build,
     server_records,
+    sign,
     wait_js,
     wait_outbox_empty,
     wait_sw_ready,
@@ -384,3 +385,53 @@ def test_the_app_speaks_english_on_request(phone, server, team):
     phone.wait_for_selector("a.visit")
     assert phone.inner_text("header.top h1") == "Visits"
     assert phone.inner_text(f"a.visit[data-visit-id='{team.visit.id}'] .badge") == "To do"
+
+
+def test_a_change_after_finish_is_a_new_version_that_edits_the_synced_one(phone, server, team):
+    open_app(phone, server)
+    login(phone, "zhang")
+    _open_form(phone, team.visit.id)
+    fill_section(phone, inspector_ids=_inspectors(team))
+    finish(phone)
+    phone.wait_for_selector("#record-locked[data-status='synced']", timeout=20_000)
+    first_uuid = phone.get_attribute("#record-locked", "data-uuid")
+
+    phone.click("#new-version")
+    phone.wait_for_selector("#onsite-form")
+    assert phone.get_attribute("#onsite-form", "data-uuid") != first_uuid
+    assert phone.input_value("#findings") == "许可证未悬挂于显著位置"  # the content carries over
+    phone.fill("#notes", "补充：负责人已当场整改")
+    phone.wait_for_selector("#save-state[data-state='saved']")
+    sign(phone, 'canvas[data-sig="business"]')  # signatures are given again for the new version
+    for iid in _inspectors(team):
+        sign(phone, f'canvas[data-sig="inspector-{iid}"]')
+    finish(phone)
+    phone.wait_for_selector("#record-locked[data-status='synced']", timeout=20_000)
+
+    first, second = server_records(team.visit.id)
+    assert str(first.uuid) == first_uuid and first.content["notes"] == ""
+    assert second.base_version == 1 and second.content["notes"] == "补充：负责人已当场整改"
+    assert [first.status.value, second.status.value] == ["stored", "stored"]
+
+
+def test_a_refused_location_is_recorded_and_does_not_block_check_in(browser, server, team):
+    options = {k: v for k, v in PHONE.items() if k not in ("permissions", "geolocation")}
+    context = browser.new_context(**options)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        open_app(page, server)
+        login(page, "zhang")
+        _open_form(page, team.visit.id)
+        page.click("#checkin")
+        page.wait_for_selector("#checkin-info")
+        assert "已记录" in page.inner_text("#checkin-info")
+        fill_section(page, inspector_ids=_inspectors(team))
+        finish(page)
+        page.wait_for_selector("#record-locked[data-status='synced']")
+        (record,) = server_records(team.visit.id)
+        assert record.content["check_in"]["gps"] is None
+        assert record.content["check_in"]["gps_error"] in ("permission_denied", "timeout", "unavailable")
+        assert record.content["check_in"]["at"]
+    finally:
+        context.close()
