@@ -258,7 +258,8 @@ async function screenVisit(id) {
         return h('div.section', { dataset: { departmentId: sec.department_id } },
           h('h3', sec.department),
           h('ul.plain', sec.items.map((it) => h('li', it.name))),
-          server.length ? h('p.hint', t('服务器已有 {n} 个版本', { n: server.length })) : null,
+          server.length ? h('ul.plain.server-records', server.map((r) => h('li', { dataset: { status: r.status } },
+            `v${r.version ?? '—'} · `, r.status === 'conflict' ? h('strong.error', t('冲突版本，待组长处理')) : t('已存服务器')))) : null,
           conflict ? h('p.error.conflict', { role: 'alert' }, t('需处理'), '：', conflict.error || t('与其他设备的版本冲突，已交组长处理。')) : null,
           sec.department_id === myDept
             ? h('a.button#open-form', { href: `#/visit/${v.id}/form` }, local.length ? t('查看/填写本部门记录') : t('开始检查'))

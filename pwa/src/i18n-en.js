@@ -54,7 +54,7 @@ export default {
   '进行中': 'In progress', '退出登录': 'Log out', '通过登记的住所（经营场所）无法联系': 'Unreachable at the registered address',
   '采取的措施': 'Measures taken', '重新登录': 'Log in again', '重新签到': 'Check in again', '重新签字': 'Sign again',
   '重试需处理的记录': 'Retry records needing attention', '需处理': 'Needs attention', '需处理：版本冲突': 'Needs attention: conflict',
-  '项目': 'Project', '预查信息': 'Pre-check information',
+  '项目': 'Project', '冲突版本，待组长处理': 'Conflicting version, for the team leader', '已存服务器': 'On the server', '预查信息': 'Pre-check information',
   '待同步 {n} 条': '{n} to sync', '检查人员：{name}': 'Inspector: {name}', '检查小组 {n}': 'Team {n}',
   '服务器已有 {n} 个版本': '{n} version(s) on the server', '已保存 {time}': 'Saved {time}', '保存失败：{msg}': 'Not saved: {msg}',
   '位置 {lat}, {lng}（精度 ±{acc} 米）': 'Location {lat}, {lng} (±{acc} m)', '不能小于 {n}。': 'Must be at least {n}.',

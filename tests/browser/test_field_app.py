@@ -259,6 +259,9 @@ def test_e_two_phones_editing_one_section_keep_both_versions_and_show_the_confli
         records = server_records(team.visit.id)
         assert len(records) == 2
         assert sorted(r.status.value for r in records) == ["conflict", "stored"]
+        first.goto(f"{server.url}/app/#/visit/{team.visit.id}")
+        _sync_now(first)  # the team leader's phone pulls: the conflicting version is shown to them
+        first.wait_for_selector(f"div.section[data-department-id='{team.a.id}'] li[data-status='conflict']")
         assert {r.content["notes"] for r in records} == {"", "第二台手机的记录"}
     finally:
         for page in phones:
