@@ -76,49 +76,51 @@ class Page:
 def fetch_page(stmt: Select, page: int = 1, per_page: int = 50, *, count_cap: int | None = 10_000) -> Page:
     """Return one page of ``stmt`` (an ordered select of entities).
 
-    Fetches ``per_page + 1`` rows to learn whether a next page exists. The total is exact when
-    this is the last page; otherwise, if ``count_cap`` is set, a count that stops after
-    ``count_cap + 1`` rows gives either the exact total or "more than ``count_cap``".
+    The page is found as ids first (``per_page + 1`` of them, to learn whether a next page
+    exists), and only those rows are then loaded by primary key: a search that walks the ordered
+    name index past many non-matching rows reads the index alone, never the wide table rows.
+    The total is exact when this is the last page; otherwise, if ``count_cap`` is set, a count
+    that stops after ``count_cap + 1`` rows gives either the exact total or "more than
+    ``count_cap``".
 
     On SQLite (with ``count_cap`` set and the page within the first ``count_cap`` rows) one pass
-    fetches the ordered ids of up to ``count_cap + 1`` matches instead: it gives the page, the
-    next-page flag and the total, and the page's rows are then loaded by id. A name fragment has
-    no index there, so this is one scan instead of one for the page and one for the count. On
-    PostgreSQL the indexes make the two separate queries cheaper (measured: bench/bench_search.py).
+    fetches the ordered ids of up to ``count_cap + 1`` matches instead, giving the page, the
+    next-page flag and the total at once: a name fragment has no index there, so this is one scan
+    instead of one for the page and one for the count. On PostgreSQL the indexes make the two
+    separate queries cheaper (measured with bench/bench_search.py).
     """
     page = max(1, page)
     offset = (page - 1) * per_page
-    if count_cap and offset + per_page < count_cap and _dialect() == "sqlite":
-        return _page_from_ids(stmt, page, per_page, count_cap)
-    rows = list(db.session.execute(stmt.limit(per_page + 1).offset(offset)).scalars())
-    has_next = len(rows) > per_page
-    items = rows[:per_page]
-    result = Page(items=items, page=page, per_page=per_page, has_next=has_next)
-    if not has_next and (items or page == 1):
-        result.total = offset + len(items)
+    entity = stmt.column_descriptions[0]["entity"]
+    ids_stmt = stmt.with_only_columns(entity.id)
+    one_pass = bool(count_cap) and offset + per_page < count_cap and _dialect() == "sqlite"
+    if one_pass:
+        all_ids = list(db.session.execute(ids_stmt.limit(count_cap + 1)).scalars())
+        window = all_ids[offset:offset + per_page + 1]
+    else:
+        window = list(db.session.execute(ids_stmt.limit(per_page + 1).offset(offset)).scalars())
+    has_next = len(window) > per_page
+    result = Page(items=_load_in_order(entity, window[:per_page]), page=page, per_page=per_page,
+                  has_next=has_next)
+    if one_pass:
+        if len(all_ids) <= count_cap:
+            result.total = len(all_ids)
+        else:
+            result.total_at_least = count_cap
+    elif not has_next and (result.items or page == 1):
+        result.total = offset + len(result.items)
     elif count_cap:
         result.total, result.total_at_least = capped_count(stmt, count_cap)
     return result
 
 
-def _page_from_ids(stmt: Select, page: int, per_page: int, cap: int) -> Page:
-    entity = stmt.column_descriptions[0]["entity"]
-    ids = list(db.session.execute(stmt.with_only_columns(entity.id).limit(cap + 1)).scalars())
-    offset = (page - 1) * per_page
-    window = ids[offset:offset + per_page + 1]
-    page_ids = window[:per_page]
-    items = []
-    if page_ids:
-        # by primary key only: with the search's own conditions the planner could walk the
-        # whole name index again
-        loaded = {o.id: o for o in db.session.execute(select(entity).where(entity.id.in_(page_ids))).scalars()}
-        items = [loaded[i] for i in page_ids if i in loaded]
-    result = Page(items=items, page=page, per_page=per_page, has_next=len(window) > per_page)
-    if len(ids) <= cap:
-        result.total = len(ids)
-    else:
-        result.total_at_least = cap
-    return result
+def _load_in_order(entity, ids: list[int]) -> list:
+    """The rows with ``ids``, in that order (by primary key only: with the search's own
+    conditions the planner could walk the whole name index again)."""
+    if not ids:
+        return []
+    loaded = {o.id: o for o in db.session.execute(select(entity).where(entity.id.in_(ids))).scalars()}
+    return [loaded[i] for i in ids if i in loaded]
 
 
 def capped_count(stmt: Select, cap: int) -> tuple[int | None, int | None]:
