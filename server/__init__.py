@@ -37,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
 
     db.init_app(app)
+    _configure_sqlite(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -58,6 +59,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         if init is not None:
             init(app)
     return app
+
+
+def _configure_sqlite(app: Flask) -> None:
+    """Apply :func:`server.extensions.sqlite_pragmas` to every new SQLite connection."""
+    from sqlalchemy import event
+
+    from .extensions import sqlite_pragmas
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        event.listen(db.engine, "connect", sqlite_pragmas)
 
 
 def _instance_secret(instance_path: str) -> str:

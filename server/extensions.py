@@ -35,6 +35,16 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+def sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """SQLite as a server database: WAL (readers never block the writer), a busy timeout so a
+    second writer waits instead of failing, and enforced foreign keys."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
 def select_locale() -> str:
     """Chinese first: ``?lang=`` or the ``lang`` cookie pick English, otherwise zh_CN
     (also outside a request: CLI commands and services called from tests)."""

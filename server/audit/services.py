@@ -120,9 +120,14 @@ def _fields(seq: int, at: dt.datetime, actor: Actor, action: str, entity_type: s
 
 def _lock_chain() -> tuple[int, str]:
     """Serialise writers and return (last seq, last hash). PostgreSQL takes a transaction-level
-    advisory lock; SQLite serialises writers itself (a racing writer fails on the unique seq)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    advisory lock. On SQLite a write statement that touches no row takes the database's write lock
+    before the last entry is read, so two writers cannot both extend the chain from the same entry
+    (the second waits for the first to commit, up to the busy timeout)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(727501)"))
+    elif dialect == "sqlite":
+        db.session.execute(text("UPDATE audit_entries SET seq = seq WHERE 0"))
     row = db.session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()
