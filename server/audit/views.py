@@ -33,6 +33,15 @@ ENTITY_LABELS = {
     "inspector": _l("执法检查人员"),
     "import": _l("导入"),
     "import_job": _l("导入"),
+    "check_list_edition": _l("清单版本"),
+    "annual_plan": _l("年度计划"),
+    "task": _l("抽查任务"),
+    "draw": _l("抽取"),
+    "team": _l("检查组"),
+    "visit": _l("检查安排"),
+    "visit_record": _l("检查记录"),
+    "photo": _l("照片"),
+    "conflict": _l("利益冲突申报"),
 }
 VERB_LABELS = {
     "create": _l("新建"),
@@ -71,6 +80,48 @@ FIELD_LABELS = {
 NOISE_FIELDS = {"updated_at"}
 
 
+#: whole-action labels, for actions that do not read well as verb + noun
+ACTION_LABELS = {
+    "object.code_exception": _l("接受校验位例外代码"),
+    "import_job.rejected": _l("导入被拒绝（未作任何更改）"),
+    "import_job.done": _l("导入完成"),
+    "object.import_create": _l("批量导入新建检查对象"),
+    "inspector.import_create": _l("批量导入新建执法检查人员"),
+    "task.view_confidential": _l("查看保密名单"),
+    "task.dispatch": _l("下派任务"),
+    "task.submit": _l("提交任务待确认"),
+    "task.accept": _l("确认参加任务"),
+    "task.return": _l("退回任务"),
+    "task.status": _l("任务状态变更"),
+    "task.import_candidates": _l("导入候选名单"),
+    "task.add_to_plan": _l("任务列入年度计划"),
+    "task.draw_commit": _l("生成抽取承诺值"),
+    "task.visits_create": _l("生成检查安排"),
+    "task.visits_over": _l("确认检查结束"),
+    "draw.commit": _l("生成抽取承诺值"),
+    "draw.final": _l("完成抽取（结果锁定）"),
+    "draw.void": _l("作废未完成的抽取"),
+    "draw.view_record": _l("查看完整抽取记录"),
+    "team.create": _l("组建检查组"),
+    "team.replacement_requested": _l("申请更换检查人员"),
+    "team.replacement_approved": _l("批准更换检查人员"),
+    "team.replacement_rejected": _l("驳回更换申请"),
+    "team.member_replaced": _l("检查人员已更换（已备案）"),
+    "team.conflict_flag": _l("标记利益冲突（需回避）"),
+    "conflict.declare": _l("申报利益冲突"),
+    "conflict.withdraw": _l("撤回利益冲突申报"),
+    "visit_record.store": _l("收到现场检查记录"),
+    "visit_record.conflict": _l("收到冲突的检查记录版本"),
+    "visit.status": _l("检查状态变更"),
+    "photo.store": _l("收到现场照片"),
+    "checklist_template.mark_used": _l("检查表版本已被任务使用（锁定）"),
+    "checklist_template.new_version": _l("新建检查表版本"),
+    "checklist_template.question_add": _l("添加检查问题"),
+    "checklist_template.question_update": _l("修改检查问题"),
+    "checklist_template.question_move": _l("调整检查问题顺序"),
+    "checklist_template.question_delete": _l("删除检查问题"),
+}
+
 #: verbs that read complete on their own (no entity noun appended)
 STANDALONE_VERBS = {"login", "logout", "login_failed", "password_change", "password_reset",
                     "sessions_revoke"}
@@ -78,6 +129,8 @@ STANDALONE_VERBS = {"login", "logout", "login_failed", "password_change", "passw
 
 def action_label(action: str) -> str:
     """Return a Chinese label for an action code like ``user.create`` (the code itself if unknown)."""
+    if action in ACTION_LABELS:
+        return str(ACTION_LABELS[action])
     entity, _sep, verb = (action or "").partition(".")
     if verb not in VERB_LABELS:
         return action
