@@ -2,15 +2,18 @@
 
 An import is an :class:`~server.imports.models.ImportJob` over one stored file, in two passes:
 
-1. **validate** — stream the file, clean every row with :mod:`server.registry.validation`, find
-   duplicate keys (credit code / certificate number) inside the file, write the report. With any
-   error and without ``valid_only`` the job ends ``rejected`` and nothing in the registry changed.
-2. **import** — stream the file again and upsert in batches by key: new rows are inserted
-   (``executemany`` of plain dicts, no ORM objects), changed rows updated (only the columns the
-   file has), unchanged rows untouched; every created or updated row gets an audit entry with
-   before/after (``record_many``). Each batch is committed with the job's counters, so any worker
-   can show progress; a crash leaves a ``failed`` job and re-running the same file completes it
-   (the upsert is idempotent).
+1. **validate** — stream the file once, clean every row with :mod:`server.registry.validation`,
+   find duplicate keys (credit code / certificate number) inside the file, write the report, and
+   spool the cleaned rows (ready for the database) to a temporary file in pickled batches. With
+   any error and without ``valid_only`` the job ends ``rejected`` and nothing in the registry
+   changed (the spool is thrown away).
+2. **import** — read the spool back (the file is not read or cleaned a second time) and upsert in
+   batches by key: new rows are inserted (objects: one ``executemany`` of plain tuples through the
+   driver, ids reserved up front so no second query is needed to learn them), changed rows updated
+   (only the columns the file has), unchanged rows untouched; every created or updated row gets an
+   audit entry with before/after (``record_many``; creations in large files one entry per batch).
+   Each batch is committed with the job's counters, so any worker can show progress; a crash
+   leaves a ``failed`` job and re-running the same file completes it (the upsert is idempotent).
 
 Services never read ``request``. :func:`run_job` is the single code path for the back office
 (inline or in a background thread), the CLI and the benchmark.
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import operator
 import os
+import pickle
 import shutil
 import tempfile
 import threading
@@ -238,6 +243,41 @@ def run_job(job_id: int, *, on_progress: Callable[[ImportJob], None] | None = No
     return job
 
 
+class _Spool:
+    """The cleaned rows of pass 1, kept for pass 2 in a temporary file (pickled lists of
+    ``BATCH_SIZE`` rows): pass 2 then neither re-reads nor re-cleans the file, and memory holds
+    one batch at a time. The file is deleted when closed (also when the process dies)."""
+
+    def __init__(self) -> None:
+        root = upload_root()
+        os.makedirs(root, exist_ok=True)
+        self._fh = tempfile.TemporaryFile(dir=root, prefix="import-spool-")  # noqa: SIM115 - closed by close()
+        self._buffer: list = []
+
+    def add(self, item: Any) -> None:
+        self._buffer.append(item)
+        if len(self._buffer) >= BATCH_SIZE:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            pickle.dump(self._buffer, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+            self._buffer = []
+
+    def batches(self) -> Iterator[list]:
+        self._flush()
+        self._fh.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._fh)
+            except EOFError:
+                return
+
+    def close(self) -> None:
+        self._buffer = []
+        self._fh.close()
+
+
 class _Importer:
     kind: str = ""
     labels: dict[str, str] = {}
@@ -249,29 +289,34 @@ class _Importer:
         self.path = stored_file_path(job)
         self.now = utcnow()
 
-    # subclasses: prepare(), clean(row) -> (cleaned, errors), key(cleaned), write(batch)
+    # subclasses: prepare(), clean(row) -> (cleaned, errors), key(cleaned), pack(n, cleaned) -> the
+    # spooled item (a tuple whose first element is the row number), write(batch of items)
 
     def run(self, on_progress) -> None:
         job = self.job
         self.prepare()
-        p1 = self.validate(on_progress)
-        job.total_rows = p1.total
-        job.rejected_count = len(p1.bad_rows)
-        job.error_count = p1.errors_written
-        if p1.total == 0:
-            raise FileRefused("empty_file", _("文件只有表头，没有数据行。请填写数据后再导入。"))
-        if p1.bad_rows and not job.valid_only:
-            job.status = JobStatus.REJECTED
-            job.progress = 100
-            job.finished_at = utcnow()
-            record("import_job.rejected", "import_job", job.id,
-                   after={"file": job.filename, "rows": p1.total, "rejected": len(p1.bad_rows)})
+        spool = _Spool()
+        try:
+            p1 = self.validate(on_progress, spool)
+            job.total_rows = p1.total
+            job.rejected_count = len(p1.bad_rows)
+            job.error_count = p1.errors_written
+            if p1.total == 0:
+                raise FileRefused("empty_file", _("文件只有表头，没有数据行。请填写数据后再导入。"))
+            if p1.bad_rows and not job.valid_only:
+                job.status = JobStatus.REJECTED
+                job.progress = 100
+                job.finished_at = utcnow()
+                record("import_job.rejected", "import_job", job.id,
+                       after={"file": job.filename, "rows": p1.total, "rejected": len(p1.bad_rows)})
+                db.session.commit()
+                return
+            job.status = JobStatus.IMPORTING
+            job.progress = 50
             db.session.commit()
-            return
-        job.status = JobStatus.IMPORTING
-        job.progress = 50
-        db.session.commit()
-        self.import_rows(p1, on_progress)
+            self.import_rows(p1, spool, on_progress)
+        finally:
+            spool.close()
         job.status = JobStatus.DONE
         job.progress = 100
         job.finished_at = utcnow()
@@ -282,15 +327,24 @@ class _Importer:
         db.session.commit()
 
     def _rows(self, table) -> Iterator[tuple[int, dict[str, Any]]]:
-        items = list(self.mapping.items())
+        """Yield ``(row number, {field: cell})`` for the rows that are not blank."""
+        items = sorted(self.mapping.items())
+        fields = [f for _i, f in items]
+        width_needed = items[-1][0] + 1 if items else 0
+        # the usual file has the known columns first, in order: zip the cells to the field names
+        positional = [i for i, _f in items] == list(range(len(items)))
         for n, cells in table.rows:
             if not any(cells):
                 continue
-            width = len(cells)
-            row = {f: cells[i] for i, f in items if i < width}
-            if not any(v and v.strip() for v in row.values()):
-                continue
-            yield n, row
+            if positional and len(cells) >= width_needed:
+                row = dict(zip(fields, cells, strict=False))
+            else:
+                width = len(cells)
+                row = {f: cells[i] for i, f in items if i < width}
+            for v in row.values():
+                if v and not v.isspace():
+                    yield n, row
+                    break
 
     def _open(self):
         table = open_table(self.path, self.job.filename)
@@ -307,18 +361,20 @@ class _Importer:
         self.present = set(self.mapping.values())
         return table
 
-    def validate(self, on_progress) -> _Pass1:
+    def validate(self, on_progress, spool: _Spool) -> _Pass1:
         p1 = _Pass1()
         first_row_of: dict[Any, int] = {}
         dup_first_reported: set = set()
         job = self.job
+        clean, key_of, pack, add = self.clean, self.key, self.pack, spool.add
         with self._open() as table:
             if table.encoding:
                 job.report = {**(job.report or {}), "encoding": table.encoding}
+            total = 0
             for n, row in self._rows(table):
-                p1.total += 1
-                cleaned, errors = self.clean(row)
-                key = self.key(cleaned) if not errors else self.raw_key(row)
+                total += 1
+                cleaned, errors = clean(row)
+                key = key_of(cleaned) if not errors else self.raw_key(row)
                 if key is not None:
                     first = first_row_of.setdefault(key, n)
                     if first != n:
@@ -329,13 +385,17 @@ class _Importer:
                         errors = [*errors, self.duplicate_error(key, first, first_row=False)]
                 if errors:
                     self._add_error(p1, n, errors, row)
-                if p1.total % BATCH_SIZE == 0:
+                else:
+                    add(pack(n, cleaned))
+                if total % BATCH_SIZE == 0:
+                    p1.total = total
                     self._flush_errors(p1)
-                    job.processed_rows = p1.total
+                    job.processed_rows = total
                     job.progress = min(49, int(50 * table.position() / max(1, table.size)))
                     db.session.commit()
                     if on_progress:
                         on_progress(job)
+            p1.total = total
         self._flush_errors(p1)
         del first_row_of
         return p1
@@ -357,26 +417,22 @@ class _Importer:
             p1.errors_written += len(p1.error_buffer)
             p1.error_buffer = []
 
-    def import_rows(self, p1: _Pass1, on_progress) -> None:
+    def import_rows(self, p1: _Pass1, spool: _Spool, on_progress) -> None:
         job = self.job
-        skip_rows = p1.bad_rows
-        batch: list[tuple[int, dict]] = []
+        skip_rows = p1.bad_rows  # rows of the spool that a later duplicate made bad
+        batch: list = []
         processed = 0
-        with self._open() as table:
-            for n, row in self._rows(table):
-                if n in skip_rows:
-                    continue
-                cleaned, errors = self.clean(row)
-                if errors:  # cannot happen after pass 1 unless the file changed under us
-                    raise FileRefused("file_changed", _("文件在导入过程中发生了变化，请重新上传。"))
-                batch.append((n, cleaned))
-                if len(batch) >= BATCH_SIZE:
-                    processed += len(batch)
-                    self._write_batch(batch, processed, on_progress)
-                    batch = []
-            if batch:
+        for items in spool.batches():
+            if skip_rows:
+                items = [item for item in items if item[0] not in skip_rows]
+            batch = batch + items if batch else items
+            if len(batch) >= BATCH_SIZE:
                 processed += len(batch)
                 self._write_batch(batch, processed, on_progress)
+                batch = []
+        if batch:
+            processed += len(batch)
+            self._write_batch(batch, processed, on_progress)
         job.processed_rows = processed
 
     def _write_batch(self, batch, processed, on_progress) -> None:
@@ -433,6 +489,67 @@ def _insert_ids(table, key_col, rows: list[dict]) -> list[int]:
     return out
 
 
+# -- raw driver statements (the objects import's hot path) -------------------------------------
+
+
+def _placeholder() -> str:
+    style = db.session.get_bind().dialect.paramstyle
+    return "?" if style == "qmark" else "%s"
+
+
+def _db_converters(table, columns: Iterable[str]) -> tuple[list[tuple[int, Callable[[Any], Any]]], set[int]]:
+    """Return ``[(index, convert)]`` turning the Python values of ``columns`` into what the driver
+    stores (SQLAlchemy's own bind processors for this dialect: enum members → their values, dates
+    → text on SQLite, booleans → 0/1 on SQLite), and the indexes of the boolean columns. Enum and
+    boolean columns convert through a dict built once (their values are few)."""
+    from sqlalchemy import Boolean, Enum
+
+    dialect = db.session.get_bind().dialect
+    out: list[tuple[int, Callable[[Any], Any]]] = []
+    booleans: set[int] = set()
+    for i, name in enumerate(columns):
+        col_type = table.c[name].type
+        if isinstance(col_type, Boolean):
+            booleans.add(i)
+        process = col_type._cached_bind_processor(dialect)
+        if process is None:
+            continue
+        if isinstance(col_type, Enum):
+            domain: list[Any] = [*col_type.enum_class, None]
+        elif isinstance(col_type, Boolean):
+            domain = [True, False, None]
+        else:
+            out.append((i, process))
+            continue
+        out.append((i, {v: process(v) for v in domain}.__getitem__))
+    return out, booleans
+
+
+def _reserve_ids(table, n: int) -> list[int]:
+    """Return ``n`` new primary keys for ``table``, for rows inserted with their ids (so one
+    ``executemany`` is enough and no query has to look the ids up afterwards).
+
+    SQLite: takes the database's write lock (a write statement that touches no row), then the
+    ids after the largest one — exactly what SQLite itself would assign; the lock is held until
+    the batch commits. PostgreSQL: ``nextval`` of the column's sequence, ``n`` times."""
+    conn = db.session.connection()
+    name = table.name
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"UPDATE {name} SET id = id WHERE 0")
+        top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {name}").scalar_one()
+        return list(range(top + 1, top + 1 + n))
+    rows = conn.exec_driver_sql(
+        f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) FROM generate_series(1, %s)", (n,)).all()
+    return sorted(r[0] for r in rows)
+
+
+def _executemany(sql_head: str, width: int, rows: list[tuple]) -> None:
+    """``executemany`` of plain tuples straight through the driver (``sql_head`` ends where the
+    values go), without SQLAlchemy's per-row parameter processing."""
+    ph = _placeholder()
+    db.session.connection().exec_driver_sql(f"{sql_head} VALUES ({', '.join([ph] * width)})", rows)
+
+
 # -- objects ------------------------------------------------------------------------------------
 
 OBJECT_DB_COLUMNS = (
@@ -441,6 +558,9 @@ OBJECT_DB_COLUMNS = (
     "registered_on", "risk_class", "abnormal_list", "serious_violation", "complaint_count",
 )
 _OBJECT_FIELD_OF = {c: ("code" if c == "code_kind" else c) for c in OBJECT_DB_COLUMNS}
+_OBJECT_VALUES = operator.itemgetter(*OBJECT_DB_COLUMNS)
+_OBJECTS_INSERT = (f"INSERT INTO inspected_objects (id, {', '.join(OBJECT_DB_COLUMNS)}, version, created_at, "
+                   "updated_at)")
 
 
 class ObjectImporter(_Importer):
@@ -454,8 +574,11 @@ class ObjectImporter(_Importer):
         self.code_of = {d.id: d.code for d in depts}
         self.accepted = set(db.session.execute(
             select(InspectedObject.code).where(InspectedObject.code_kind == CodeKind.ACCEPTED)).scalars())
+        t = InspectedObject.__table__
+        self.converters, self.booleans = _db_converters(t, OBJECT_DB_COLUMNS)
+        self.now_db = t.c.created_at.type._cached_bind_processor(db.session.get_bind().dialect)(self.now)
 
-    def dept_codes(self, ids: list[int]) -> list[str]:
+    def dept_codes(self, ids: Iterable[int]) -> list[str]:
         return sorted(self.code_of.get(i, str(i)) for i in ids) if ids else []
 
     def clean(self, row):
@@ -473,86 +596,105 @@ class ObjectImporter(_Importer):
                         _("统一社会信用代码“%(code)s”在文件中重复出现（另见第 %(row)s 行）。同一代码只能出现一次，请删除或合并重复的行。",
                           code=key, row=other_row), "code")
 
-    def write(self, batch: list[tuple[int, dict]]) -> tuple[int, int, int]:
-        t = InspectedObject.__table__
-        now = self.now
-        present_cols = [c for c in OBJECT_DB_COLUMNS if _OBJECT_FIELD_OF[c] in self.present]
+    def pack(self, n: int, c: dict) -> tuple[int, tuple, tuple[int, ...]]:
+        """``(row number, values of OBJECT_DB_COLUMNS as stored, sorted department ids)``."""
+        ds = c["supervising_departments"]
+        dept_ids = (ds[0].id,) if len(ds) == 1 else tuple(sorted({d.id for d in ds}))
+        if not c["code"]:
+            c["code"] = codes.generate_placeholder()
+            c["code_kind"] = CodeKind.GENERATED
+        values = list(_OBJECT_VALUES(c))
+        for i, convert in self.converters:
+            values[i] = convert(values[i])
+        return n, tuple(values), dept_ids
+
+    def json_value(self, i: int, value: Any) -> Any:
+        """A stored value as the audit log shows it (booleans as true/false, not 0/1)."""
+        return bool(value) if i in self.booleans and value is not None else value
+
+    def existing(self, keys: list[str]) -> dict[str, tuple]:
+        """``{code: (id, values of OBJECT_DB_COLUMNS as stored)}`` for the codes already there."""
+        conn = db.session.connection()
+        cols = ", ".join(OBJECT_DB_COLUMNS)
+        out: dict[str, tuple] = {}
+        if conn.dialect.name == "sqlite":
+            for start in range(0, len(keys), 30_000):  # under SQLite's limit of bound parameters
+                chunk = keys[start:start + 30_000]
+                sql = f"SELECT id, {cols} FROM inspected_objects WHERE code IN ({', '.join('?' * len(chunk))})"
+                for r in conn.exec_driver_sql(sql, tuple(chunk)):
+                    out[r[1]] = (r[0], tuple(r[1:]))
+        else:
+            sql = f"SELECT id, {cols} FROM inspected_objects WHERE code = ANY(%s)"
+            for r in conn.exec_driver_sql(sql, (keys,)):
+                out[r[1]] = (r[0], tuple(r[1:]))
+        return out
+
+    def write(self, batch: list[tuple[int, tuple, tuple[int, ...]]]) -> tuple[int, int, int]:
+        now = self.now_db
+        present = [i for i, c in enumerate(OBJECT_DB_COLUMNS) if _OBJECT_FIELD_OF[c] in self.present]
         with_depts = "supervising_departments" in self.present
-        keys = [c["code"] for _n, c in batch if c["code"]]
-        existing: dict[str, Any] = {}
-        if keys:
-            for r in db.session.execute(select(t.c.id, *[t.c[c] for c in OBJECT_DB_COLUMNS])
-                                        .where(t.c.code.in_(keys))).mappings():
-                existing[r["code"]] = r
+        existing = self.existing([values[0] for _n, values, _d in batch])
         current_depts: dict[int, list[int]] = {}
         if existing and with_depts:
-            ids = [r["id"] for r in existing.values()]
+            ids = [oid for oid, _v in existing.values()]
             for oid, did in db.session.execute(select(object_departments.c.object_id, object_departments.c.department_id)
                                                .where(object_departments.c.object_id.in_(ids))):
                 current_depts.setdefault(oid, []).append(did)
-        inserts, insert_meta, updates, changes, updates_audited = [], [], [], [], []
-        dept_adds, dept_removes = [], []
-        unchanged = 0
-        for n, c in batch:
-            ds = c.pop("supervising_departments")
-            dept_ids = [ds[0].id] if len(ds) == 1 else sorted({d.id for d in ds})
-            if not c["code"]:
-                c["code"] = codes.generate_placeholder()
-                c["code_kind"] = CodeKind.GENERATED
-            old = existing.get(c["code"])
-            if old is None:
-                # the cleaned dict now holds exactly the table's columns: insert it as it is
-                c["version"] = 1
-                c["created_at"] = c["updated_at"] = now
-                inserts.append(c)
-                insert_meta.append((n, c, dept_ids))
+        new_rows, updates, changes, dept_adds, dept_removes = [], [], [], [], []
+        updated = unchanged = 0
+        for n, values, dept_ids in batch:
+            found = existing.get(values[0])
+            if found is None:
+                new_rows.append((n, values, dept_ids))
                 continue
-            changed = [col for col in present_cols if old[col] != c[col]]
-            old_depts = sorted(current_depts.get(old["id"], [])) if with_depts else dept_ids
+            oid, old = found
+            changed = [i for i in present if old[i] != values[i]]
+            old_depts = tuple(sorted(current_depts.get(oid, []))) if with_depts else dept_ids
             if not changed and old_depts == dept_ids:
                 unchanged += 1
                 continue
-            before = {col: old[col] for col in changed}
-            after = {col: c[col] for col in changed}
+            before = {OBJECT_DB_COLUMNS[i]: self.json_value(i, old[i]) for i in changed}
+            after = {OBJECT_DB_COLUMNS[i]: self.json_value(i, values[i]) for i in changed}
             if old_depts != dept_ids:
                 before["supervising_departments"] = self.dept_codes(old_depts)
                 after["supervising_departments"] = self.dept_codes(dept_ids)
-                dept_adds += [{"object_id": old["id"], "department_id": d} for d in set(dept_ids) - set(old_depts)]
-                dept_removes += [{"o": old["id"], "d": d} for d in set(old_depts) - set(dept_ids)]
+                dept_adds += [(oid, d) for d in sorted(set(dept_ids) - set(old_depts))]
+                dept_removes += [(oid, d) for d in sorted(set(old_depts) - set(dept_ids))]
             if changed:
-                updates.append({"p_id": old["id"], "p_updated_at": now, **{f"p_{col}": c[col] for col in present_cols}})
-            change = Change("object.update", "object", old["id"], before, after, self.note(n))
-            changes.append(change)
-            updates_audited.append(change)
-        if inserts:
-            ids = _insert_ids(t, t.c.code, inserts)
+                updates.append((now, *[values[i] for i in present], oid))
+            changes.append(Change("object.update", "object", oid, before, after, self.note(n)))
+            updated += 1
+        if new_rows:
+            ids = _reserve_ids(InspectedObject.__table__, len(new_rows))
+            _executemany(_OBJECTS_INSERT, len(OBJECT_DB_COLUMNS) + 4,
+                         [(oid, *values, 1, now, now) for oid, (_n, values, _d) in zip(ids, new_rows, strict=True)])
             per_row = self.per_row_create_audit
             created = []
-            for oid, (n, values, dept_ids) in zip(ids, insert_meta, strict=True):
+            for oid, (n, values, dept_ids) in zip(ids, new_rows, strict=True):
                 if dept_ids:
-                    dept_adds += [{"object_id": oid, "department_id": d} for d in dept_ids]
+                    dept_adds += [(oid, d) for d in dept_ids]
                 if per_row:
-                    after = {col: values[col] for col in OBJECT_DB_COLUMNS}
+                    after = {c: self.json_value(i, values[i]) for i, c in enumerate(OBJECT_DB_COLUMNS)}
                     after["supervising_departments"] = self.dept_codes(dept_ids)
                     changes.append(Change("object.create", "object", oid, None, after, self.note(n)))
                 else:
-                    created.append([n, oid, values["code"]])
+                    created.append([n, oid, values[0]])
             if created:
                 changes.append(self.batch_create_change("object.import_create", created))
+        conn = db.session.connection()
+        ph = _placeholder()
         if updates:
-            stmt = (update(t).where(t.c.id == bindparam("p_id"))
-                    .values(version=t.c.version + 1, updated_at=bindparam("p_updated_at"),
-                            **{col: bindparam(f"p_{col}") for col in present_cols}))
-            db.session.execute(stmt, updates)
+            sets = ", ".join(f"{OBJECT_DB_COLUMNS[i]} = {ph}" for i in present)
+            conn.exec_driver_sql(f"UPDATE inspected_objects SET version = version + 1, updated_at = {ph}, {sets} "
+                                 f"WHERE id = {ph}", updates)
         if dept_removes:
-            db.session.execute(delete(object_departments).where(
-                object_departments.c.object_id == bindparam("o"), object_departments.c.department_id == bindparam("d")),
-                dept_removes)
+            conn.exec_driver_sql(f"DELETE FROM object_departments WHERE object_id = {ph} AND department_id = {ph}",
+                                 dept_removes)
         if dept_adds:
-            db.session.execute(insert(object_departments), dept_adds)
+            _executemany("INSERT INTO object_departments (object_id, department_id)", 2, dept_adds)
         if changes:
             record_many(changes)
-        return len(inserts), len(updates_audited), unchanged
+        return len(new_rows), updated, unchanged
 
 
 # -- inspectors ---------------------------------------------------------------------------------
@@ -583,6 +725,9 @@ class InspectorImporter(_Importer):
                                             _("您只能导入本部门的执法检查人员，“%(name)s”不是本部门。", name=dept.name),
                                             "department")]
         return cleaned, errors
+
+    def pack(self, n: int, cleaned: dict) -> tuple[int, dict]:
+        return n, cleaned
 
     def key(self, cleaned):
         if cleaned["certificate_no"]:
