@@ -8,7 +8,13 @@ from sqlalchemy import select
 from server.audit.models import AuditEntry
 from server.extensions import db
 from server.imports.models import ImportRowError, JobStatus
-from server.registry.models import CodeKind, InspectedObject, RegistrationStatus, RiskClass
+from server.registry.models import (
+    CodeKind,
+    InspectedObject,
+    ObjectType,
+    RegistrationStatus,
+    RiskClass,
+)
 
 from .conftest import OBJECT_HEADERS, count, csv_bytes, object_row, valid_code, xlsx_bytes
 
@@ -253,3 +259,53 @@ def test_audit_chain_still_verifies_after_an_import(departments, import_file):
 
     import_file("objects", "o.csv", csv_bytes([object_row(i) for i in range(1, 30)]))
     assert verify_chain().ok
+
+
+# -- the spool between the passes, ids reserved up front -----------------------------------------
+
+
+def test_created_row_audit_has_the_values_as_the_form_would_log_them(departments, import_file):
+    import_file("objects", "o.csv", csv_bytes([object_row(1, 经营异常名录="是", 投诉举报次数="3")]))
+    entry = db.session.execute(select(AuditEntry).where(AuditEntry.action == "object.create")).scalar_one()
+    after = entry.after
+    assert (after["object_type"], after["registration_status"], after["risk_class"]) == ("enterprise", "active", "B")
+    assert after["registered_on"] == "2019-05-01" and after["complaint_count"] == 3
+    assert after["abnormal_list"] is True and after["serious_violation"] is False
+
+
+def test_changed_flag_and_date_are_audited_as_booleans_and_dates(existing, import_file):
+    import_file("objects", "o.csv", csv_bytes([object_row(1, 经营异常名录="是", 成立日期="2020-01-02"), object_row(2)]))
+    entry = db.session.execute(select(AuditEntry).where(AuditEntry.action == "object.update")).scalar_one()
+    assert entry.before == {"abnormal_list": False, "registered_on": "2019-05-01"}
+    assert entry.after == {"abnormal_list": True, "registered_on": "2020-01-02"}
+
+
+def test_rows_across_batches_get_their_own_ids_and_departments(app, departments, import_file, monkeypatch):
+    from server.imports import services
+
+    monkeypatch.setattr(services, "BATCH_SIZE", 2)
+    app.config["IMPORT_AUDIT_PER_ROW_LIMIT"] = 1
+    rows = [object_row(1), object_row(2, 监管部门="武陟县商务局"), object_row(3), object_row(4, 类型="公司"),
+            object_row(5, 监管部门="武陟县市场监督管理局；武陟县商务局"), object_row(2)]
+    job = import_file("objects", "o.csv", csv_bytes(rows), valid_only=True)
+    # rows 3 and 7 share a code (row 3 was spooled as valid before row 7 showed the duplicate)
+    assert (job.status, job.created_count, job.rejected_count) == (JobStatus.DONE, 3, 3)
+    objects = {o.code: o for o in db.session.execute(select(InspectedObject)).scalars()}
+    assert set(objects) == {valid_code(1), valid_code(3), valid_code(5)}
+    assert [d.code for d in objects[valid_code(1)].supervising_departments] == ["WZ-SCJG"]
+    assert sorted(d.code for d in objects[valid_code(5)].supervising_departments) == ["WZ-SCJG", "WZ-SWJ"]
+    entries = db.session.execute(select(AuditEntry).where(AuditEntry.action == "object.import_create")
+                                 .order_by(AuditEntry.seq)).scalars()
+    created = [triple for e in entries for triple in e.after["created"]]
+    assert created == [[2, objects[valid_code(1)].id, valid_code(1)], [4, objects[valid_code(3)].id, valid_code(3)],
+                       [6, objects[valid_code(5)].id, valid_code(5)]]
+
+
+def test_objects_added_after_an_import_get_fresh_ids(departments, import_file):
+    import_file("objects", "o.csv", csv_bytes([object_row(1), object_row(2)]))
+    imported = set(db.session.execute(select(InspectedObject.id)).scalars())
+    obj = InspectedObject(code=valid_code(7), name="表单新增", object_type=ObjectType.ENTERPRISE)
+    db.session.add(obj)
+    db.session.commit()
+    assert obj.id not in imported and obj.id > max(imported)
+
