@@ -41,7 +41,19 @@ export async function request(method, path, { json, body, headers = {}, raw = fa
 
 /** Log in; keep the session's CSRF token and user in meta. Returns the user. */
 export async function login(username, password) {
-  const { data } = await request('POST', '/api/session', { json: { username, password } });
+  await settleServiceWorkerInstall();
+  let data;
+  for (let attempt = 1; ; attempt++) {
+    ({ data } = await request('POST', '/api/session', { json: { username, password } }));
+    // A response to a request sent before the login (e.g. the service worker fetching the app
+    // shell) may still set the old session cookie after ours: check, and log in again once.
+    try {
+      await request('GET', '/api/session');
+      break;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401) || attempt >= 2) throw e;
+    }
+  }
   await setMeta('session', { user: data.user, csrf_token: data.csrf_token, expires_at: data.expires_at,
     logged_in_at: new Date().toISOString() });
   await setMeta('needs_login', false);
@@ -50,4 +62,17 @@ export async function login(username, password) {
 
 export async function logout() {
   try { await request('DELETE', '/api/session'); } catch { /* offline: the cookie expires by itself */ }
+}
+
+/** Wait (at most 10 s) while the service worker is still precaching the app shell. */
+async function settleServiceWorkerInstall() {
+  const reg = await navigator.serviceWorker?.getRegistration?.('/app/');
+  const sw = reg?.installing;
+  if (!sw) return;
+  await new Promise((ok) => {
+    const timer = setTimeout(ok, 10_000);
+    sw.addEventListener('statechange', () => {
+      if (sw.state !== 'installing') { clearTimeout(timer); ok(); }
+    });
+  });
 }

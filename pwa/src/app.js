@@ -19,12 +19,19 @@ const ui = { waiting: null, acceptedUpdate: false, syncing: false, timer: null }
 
 /** Run a sync now (app start, `online`, after each save, the timer, "立即同步"). */
 export async function syncNow() {
-  if (ui.syncing) return;
+  if (ui.syncing) { ui.again = true; return ui.running; } // asked during a run: run once more after it
   ui.syncing = true;
   renderSyncBar();
   let state;
+  ui.running = (async () => {
+    do {
+      ui.again = false;
+      state = await runSync();
+    } while (ui.again);
+    return state;
+  })();
   try {
-    state = await runSync();
+    state = await ui.running;
   } finally {
     ui.syncing = false;
   }
@@ -183,7 +190,7 @@ function visitDate(v) {
   return v.scheduled_on || v.task?.period_start || '';
 }
 
-async function screenList() {
+async function screenList(current) {
   const s = await session();
   const [visits, records] = await Promise.all([db.listVisits(), db.allRecords()]);
   const byVisit = new Map();
@@ -198,6 +205,7 @@ async function screenList() {
     if (!groups.has(d)) groups.set(d, []);
     groups.get(d).push(v);
   }
+  if (!current()) return; // a newer navigation won: never draw over it
   const body = [];
   if (!visits.length) body.push(h('p.card.empty#no-visits', t('暂无检查任务。联网后会自动下载本组的检查对象。')));
   for (const [d, list] of groups) {
@@ -225,8 +233,9 @@ function previousResult(r) {
     || JSON.stringify(r);
 }
 
-async function screenVisit(id) {
+async function screenVisit(id, current) {
   const [v, s, records] = await Promise.all([db.getVisit(id), session(), db.recordsForVisit(id)]);
+  if (!current()) return;
   if (!v) { clear(main, header(t('检查对象'), '#/'), h('p.card', t('本机没有这个检查对象。'))); return; }
   const o = v.object || {};
   const myDept = myDepartment(v, s);
@@ -267,8 +276,9 @@ async function screenVisit(id) {
       })));
 }
 
-async function screenSettings() {
+async function screenSettings(current) {
   const [s, est, count, dev] = await Promise.all([session(), db.storageEstimate(), db.outboxCount(), db.deviceId()]);
+  if (!current()) return;
   const msg = h('p.error#logout-error', { role: 'alert', hidden: true });
   clear(main, header(t('设置'), '#/'),
     h('section.card', h('h2', t('存储')),
@@ -296,22 +306,29 @@ async function screenSettings() {
 
 // -- router -------------------------------------------------------------------------------------
 
+let routeSeq = 0;
+
 export async function route() {
+  // screens load their data asynchronously: only the latest navigation may draw
+  const token = ++routeSeq;
   const hash = location.hash || '#/';
+  const current = () => token === routeSeq && (location.hash || '#/') === hash;
   const s = await session();
+  if (!current()) return;
   let m;
   if (!/^#\/visit\/\d+\/form$/.test(hash)) closeForm();
   if (hash === '#/login' || !s) {
     screenLogin(s ? '' : null);
   } else if ((m = hash.match(/^#\/visit\/(\d+)\/form$/))) {
-    await renderForm(main, Number(m[1]), { header, afterSave });
+    await renderForm(main, Number(m[1]), { header, afterSave, current });
   } else if ((m = hash.match(/^#\/visit\/(\d+)$/))) {
-    await screenVisit(Number(m[1]));
+    await screenVisit(Number(m[1]), current);
   } else if (hash === '#/settings') {
-    await screenSettings();
+    await screenSettings(current);
   } else {
-    await screenList();
+    await screenList(current);
   }
+  if (!current()) return;
   renderUpdateBanner();
   document.body.dataset.route = hash;
   document.dispatchEvent(new CustomEvent('screen', { detail: hash }));

@@ -127,18 +127,22 @@ export function validate(c, visit, section) {
 
 // -- the screen ---------------------------------------------------------------------------------
 
-export async function renderForm(main, visitId, { header, afterSave }) {
+export async function renderForm(main, visitId, opts) {
+  const { header, afterSave } = opts;
   open = true;
   document.dispatchEvent(new CustomEvent('form-state'));
   const [visit, session] = await Promise.all([db.getVisit(visitId), db.getMeta('session')]);
+  const current = opts.current || (() => true);
   const back = `#/visit/${visitId}`;
   const deptId = myDepartment(visit, session);
   const section = (visit?.sections || []).find((s) => s.department_id === deptId);
+  if (!current()) return;
   if (!visit || !section) {
     clear(main, header(t('现场检查'), back), h('p.card', t('您不是该检查小组中负责本部门事项的检查人员。')));
     return;
   }
   const mine = (await db.recordsForVisit(visitId)).filter((r) => r.department_id === deptId);
+  if (!current()) return;
   let draft = mine.find((r) => r.status === 'draft');
   const latest = mine[mine.length - 1];
   if (!draft && latest) { renderLocked(main, visit, section, latest, { header, back, afterSave }); return; }
@@ -148,7 +152,7 @@ export async function renderForm(main, visitId, { header, afterSave }) {
       server_parent_uuid: prevUuid, base_version: serverVersion(visit, deptId), content: emptyContent(visit),
       photos: [], finished: false, created_at: new Date().toISOString() };
   }
-  new FormView(main, visit, section, draft, { header, back, afterSave, inspectorId: session?.user?.inspector_id }).render();
+  new FormView(main, visit, section, draft, { header, back, afterSave, current, inspectorId: session?.user?.inspector_id }).render();
 }
 
 function renderLocked(main, visit, section, rec, { header, back }) {
@@ -259,6 +263,7 @@ class FormView {
   }
 
   render() {
+    if (!this.opts.current()) return; // the user went elsewhere (e.g. while a photo was processed)
     for (const u of urls.splice(0)) URL.revokeObjectURL(u);
     const { visit, section, c } = this;
     const errCount = Object.keys(this.errors).length;

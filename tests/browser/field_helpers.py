@@ -191,7 +191,14 @@ def login(page, username, password=None):
     page.fill("#username", username)
     page.fill("#password", password or PASSWORD)
     page.click("#login-submit")
-    page.wait_for_selector("a.visit", timeout=20_000)
+    try:
+        page.wait_for_selector("a.visit", timeout=20_000)
+    except Exception:
+        print("field app at failure:", page.url, page.inner_html("body")[:3000])
+        print("field app meta store:", page.evaluate("""new Promise((ok) => { const r = indexedDB.open('spotcheck-field');
+          r.onsuccess = () => { const q = r.result.transaction('meta').objectStore('meta').getAll();
+          q.onsuccess = () => ok(JSON.stringify(q.result).slice(0, 2000)); }; })"""))
+        raise
 
 
 def sign(page, selector):
