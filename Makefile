@@ -28,7 +28,7 @@ install: $(VENV)/.installed translations pwa
 install-test: $(VENV)/.installed-test translations pwa
 
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile -q -f -d server/translations
+	$(VENV)/bin/pybabel compile -f -d server/translations
 
 ## make pwa: build the field app (pwa/dist, served at /app/) when its sources changed
 PWA_SRC = pwa/index.html pwa/vite.config.js pwa/package.json $(wildcard pwa/src/*) $(wildcard pwa/public/icons/*)
