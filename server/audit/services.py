@@ -28,6 +28,8 @@ GENESIS = "0" * 64
 
 
 def _jsonable(value: Any) -> Any:
+    if value is None or type(value) in (str, int, float, bool):  # the common case, first
+        return value
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.date):
