@@ -341,6 +341,7 @@ async function start() {
   document.addEventListener('form-state', renderUpdateBanner);
   try { await navigator.storage?.persist?.(); } catch { /* not granted: shown in 设置 */ }
   await route();
+  document.body.dataset.readyMs = String(Math.round(performance.now())); // first screen drawn (bench_pwa)
   document.body.dataset.ready = '1';
   renderSyncBar();
   registerServiceWorker().catch((e) => console.warn('service worker', e));
