@@ -43,6 +43,9 @@ DEFAULTS: dict = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+    # the login's lifetime is kept server-side (user_sessions.expires_at); re-sending the cookie
+    # on every response only races with logins in other tabs and the service worker
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the (revocable) session
     "BABEL_DEFAULT_LOCALE": "zh_CN",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",

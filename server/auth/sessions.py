@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app, session
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from ..core.models import utcnow
 from ..extensions import db, login_manager
@@ -96,9 +97,11 @@ def revoke_all(user_id: int, reason: str, *, except_token: str | None = None) ->
 def load_session_user(token: str) -> User | None:
     """Return the user of a live session token, or None when it is unknown, revoked, expired
     or the account is disabled."""
+    # one query for the session, its user and the user's roles (runs on every request)
     row = db.session.execute(
-        select(UserSession).where(UserSession.token_hash == _digest(token))
-    ).scalar_one_or_none()
+        select(UserSession).options(joinedload(UserSession.user).joinedload(User.role_rows))
+        .where(UserSession.token_hash == _digest(token))
+    ).unique().scalar_one_or_none()
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
@@ -123,4 +126,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _permanent():
-        session.permanent = True
+        # Setting the flag marks the session modified, which re-sends the cookie on every
+        # response; a response to a request that began before a login (a service worker's
+        # precache, say) could then put the old cookie back. Set it once only.
+        if not session.permanent:
+            session.permanent = True
