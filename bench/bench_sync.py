@@ -1,37 +1,47 @@
 """Benchmark: the field app's sync API under gunicorn, many inspectors pushing at once.
 
     python -m bench.bench_sync [--inspectors 100] [--records 10] [--photos 3] [--photo-kb 500]
-                               [--database-url postgresql+psycopg://…] [--workers 4] [--threads 8]
+                               [--database-url postgresql+psycopg://…] [--workers 4] [--threads 32]
+                               [--clients 4] [--skip-sqlite]
 
 Seeds a fresh database (a SQLite file by default; with ``--database-url`` a fresh PostgreSQL
 database created next to the named one and dropped afterwards): one task, one team and
 ``--records`` visits per inspector. Starts gunicorn (gthread) on 127.0.0.1 with CSRF on, then
-every simulated inspector (one thread each, its own ``httpx`` client, loopback only) logs in
-through ``POST /api/session``, pulls, and for each visit uploads ``--photos`` unique JPEGs of about
-``--photo-kb`` KB in 256 KiB chunks (``PATCH /api/photos/<sha256>``) and pushes one record
-(``PUT /api/visits/<id>/records/<uuid>``) referencing them, then resends the same record as a phone
-does after a lost response. Reported:
+the simulated inspectors — ``--clients`` processes, one thread and one keep-alive ``http.client``
+connection per inspector, loopback only — log in through ``POST /api/session`` and pull. Then, all
+at once and without pauses, each does what the field app's outbox does for every visit: for each
+of ``--photos`` unique 2048×1536 JPEGs of about ``--photo-kb`` KB, ``HEAD /api/photos/<sha256>``
+and ``PATCH`` it in 256 KiB chunks (the app's chunk size); then ``PUT`` the record referencing them,
+and resends it as a phone does after a lost response. Reported:
 
-* errors (any unexpected status) and duplicates (rows in ``visit_records`` minus records sent,
-  resends included) — both expected 0; every receipt ``complete``;
-* record push latency p50/p95/max (goal p95 ≤ 500 ms);
+* errors (any unexpected status or exception), duplicates (record rows beyond one per visit),
+  missing (visits without a record), receipts not ``complete``, photos stored and audited;
+* record push latency p50/p95/max (goal p95 ≤ 500 ms), and per photo chunk;
 * photo upload throughput (photo bytes / wall time of the push phase) against the same server's
   plain upload sink ``PUT /api/_bench/sink`` (test-only, enabled by ``SPOTCHECK_SYNC_BENCH_SINK=1``:
   reads the body into a temporary file, no hashing, no decoding), fed the same bytes in the same
-  256 KiB chunks by the same number of threads, in the same run.
+  256 KiB chunks by the same number of connections, in the same run;
+* the CPU used in each phase by the server's workers and by the benchmark's own clients (they
+  share the machine), the machine's busy share and load average.
+
+A request that fails on a reused keep-alive connection before any response byte arrived is sent
+again once on a new connection, as browsers do; such retries are counted and reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
 import io
+import json
+import multiprocessing as mp
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,12 +49,12 @@ import threading
 import time
 import uuid
 from datetime import date
+from http.cookies import SimpleCookie
 
-import httpx
 from PIL import Image
 
 PASSWORD = "bench password 123"
-CHUNK = 256 * 1024
+CHUNK = 256 * 1024  # pwa/src/outbox.js CHUNK_BYTES
 
 
 def _free_port() -> int:
@@ -54,16 +64,27 @@ def _free_port() -> int:
 
 
 def base_jpeg(kb: int) -> bytes:
-    """A noise JPEG of roughly ``kb`` kilobytes (noise does not compress)."""
+    """A 2048×1536 JPEG (what the phone makes: ≤ 2048 px on the long side) of about ``kb`` KB:
+    smooth coloured noise with some grain, the JPEG quality picked to come closest to ``kb``."""
     rnd = random.Random(7)
-    side = 200
-    while True:
-        img = Image.frombytes("RGB", (side, side), bytes(rnd.getrandbits(8) for _ in range(side * side * 3)))
+    w, h = 2048, 1536
+    coarse = Image.frombytes("RGB", (128, 96), rnd.randbytes(128 * 96 * 3)).resize((w, h), Image.BICUBIC)
+    grain = Image.frombytes("L", (w, h), rnd.randbytes(w * h)).convert("RGB")
+    img = Image.blend(coarse, grain, 0.04)
+    best = b""
+    lo, hi = 20, 95
+    while lo <= hi:
+        q = (lo + hi) // 2
         buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=85)
-        if buf.tell() >= kb * 1024:
-            return buf.getvalue()
-        side = int(side * 1.25)
+        img.save(buf, "JPEG", quality=q)
+        data = buf.getvalue()
+        if not best or abs(len(data) - kb * 1024) < abs(len(best) - kb * 1024):
+            best = data
+        if len(data) < kb * 1024:
+            lo = q + 1
+        else:
+            hi = q - 1
+    return best
 
 
 def unique_jpeg(base: bytes, tag: str) -> bytes:
@@ -132,119 +153,303 @@ def seed(url: str, inspectors: int, records: int) -> list[tuple[str, list[int], 
     return out
 
 
-def count_records(url: str) -> int:
+def check_store(url: str, inspectors: int, records: int, photos: int) -> dict[str, int]:
+    """Count what the database holds after the push phase."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
+    q = {
+        "rows": "SELECT count(*) FROM visit_records",
+        "visits_with_record": "SELECT count(DISTINCT visit_id) FROM visit_records",
+        "photos": "SELECT count(*) FROM photos",
+        "record_audits": "SELECT count(*) FROM audit_entries WHERE action = 'visit_record.store'",
+        "photo_audits": "SELECT count(*) FROM audit_entries WHERE action = 'photo.store'",
+        "uploads_left": "SELECT count(*) FROM photo_uploads",
+    }
     with engine.connect() as conn:
-        n = conn.execute(sa.text("SELECT count(*) FROM visit_records")).scalar_one()
+        out = {k: conn.execute(sa.text(v)).scalar_one() for k, v in q.items()}
     engine.dispose()
-    return n
+    out["duplicates"] = out["rows"] - out["visits_with_record"]
+    out["missing"] = inspectors * records - out["visits_with_record"]
+    out["photos_missing"] = inspectors * records * photos - out["photos"]
+    return out
 
 
-class Stats:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.errors: list[str] = []
-        self.record_ms: list[float] = []
-        self.incomplete = 0
-        self.records_sent = 0
+def verify_audit_chain(url: str) -> str:
+    from server import create_app
+    from server.audit.services import verify_chain
+    from server.extensions import db
 
-    def error(self, what: str) -> None:
-        with self.lock:
-            self.errors.append(what)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        result = verify_chain()
+        db.engine.dispose()
+    return f"ok, {result.checked} entries" if result.ok else f"BROKEN at #{result.bad_seq}: {result.reason}"
 
 
-def upload_photo(client: httpx.Client, data: bytes, headers: dict, stats: Stats) -> None:
-    digest = hashlib.sha256(data).hexdigest()
-    for off in range(0, len(data), CHUNK):
+# -- the simulated phones --------------------------------------------------------------------------
+
+
+class Phone:
+    """One inspector's keep-alive HTTP connection with its cookies (``http.client``: lean, so the
+    benchmark's own CPU use stays small next to the server's on the same cores)."""
+
+    def __init__(self, port: int, local: dict):
+        self.port, self.local = port, local
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.cookies: dict[str, str] = {}
+        self.used = False
+
+    def call(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        h = dict(headers or {})
+        if self.cookies:
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for attempt in (0, 1):
+            try:
+                self.conn.request(method, path, body=body, headers=h)
+                resp = self.conn.getresponse()
+                data = resp.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.conn.close()
+                if attempt or not self.used:
+                    raise
+                self.local["retries"] += 1  # the server closed an idle keep-alive connection: resend once
+        self.used = True
+        for raw in resp.headers.get_all("Set-Cookie") or []:
+            for k, morsel in SimpleCookie(raw).items():
+                self.cookies[k] = morsel.value
+        return resp.status, resp.headers, data
+
+    def json(self, method: str, path: str, payload, headers: dict | None = None):
+        return self.call(method, path, json.dumps(payload).encode(),
+                         {**(headers or {}), "Content-Type": "application/json"})
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _upload_photo(phone: Phone, data: bytes, digest: str, headers: dict, local: dict) -> bool:
+    """HEAD for the offset, then PATCH the rest in chunks, as pwa/src/outbox.js does."""
+    t0 = time.perf_counter()
+    status, resp_headers, _ = phone.call("HEAD", f"/api/photos/{digest}", headers=headers)
+    local["head_ms"].append((time.perf_counter() - t0) * 1000)
+    if status == 200 and resp_headers.get("Upload-Complete") == "1":
+        return True
+    if status not in (200, 404):
+        local["errors"].append(f"head {status}")
+        return False
+    off = int(resp_headers.get("Upload-Offset") or 0) if status == 200 else 0
+    for _ in range(4 * (len(data) // CHUNK + 2)):  # bounded
+        if off >= len(data):
+            return True
         part = data[off:off + CHUNK]
-        resp = client.patch(f"/api/photos/{digest}", content=part, headers={
+        t0 = time.perf_counter()
+        status, resp_headers, body = phone.call("PATCH", f"/api/photos/{digest}", part, {
             **headers, "Upload-Offset": str(off), "Upload-Length": str(len(data)),
             "Content-Type": "application/offset+octet-stream"})
-        if resp.status_code != 204:
-            stats.error(f"photo {resp.status_code} {resp.text[:120]}")
-            return
+        local["chunk_ms"].append((time.perf_counter() - t0) * 1000)
+        if status == 204:
+            off = int(resp_headers["Upload-Offset"])
+        elif status == 409 and json.loads(body)["error"]["code"] == "offset_mismatch":
+            local["resumes"] += 1  # e.g. a resent chunk the server had already taken: resume there
+            off = int(json.loads(body)["error"]["details"]["offset"])
+        else:
+            local["errors"].append(f"photo {status} {body[:120]!r}")
+            return False
+    local["errors"].append("photo: no progress")
+    return False
 
 
-def inspector(base_url: str, username: str, visit_ids: list[int], dept_id: int, photos: int, base: bytes,
-              stats: Stats, start: threading.Barrier) -> None:
-    with httpx.Client(base_url=base_url, timeout=120) as client:
-        resp = client.post("/api/session", json={"username": username, "password": PASSWORD})
-        if resp.status_code != 200:
-            stats.error(f"login {resp.status_code}")
-            start.wait()
+# Logins (before the clock starts) two at a time per client process: 100 Argon2 verifications
+# (64 MiB each) at once, each holding a database connection, exhaust the pools; phones do not all
+# log in in the same second, and a session lasts 14 days.
+LOGINS = threading.Semaphore(2)
+
+
+def _inspector(port: int, username: str, visit_ids: list[int], dept_id: int, photos: int, base: bytes,
+               local: dict, ready: threading.Barrier, go) -> None:
+    phone = Phone(port, local)
+    started = False
+    try:
+        with LOGINS:
+            status, _, body = phone.json("POST", "/api/session", {"username": username, "password": PASSWORD})
+        if status != 200:
+            local["errors"].append(f"login {status}")
             return
-        headers = {"X-CSRFToken": resp.json()["csrf_token"]}
-        if client.get("/api/sync/pull").status_code != 200:
-            stats.error("pull")
-        start.wait()
+        headers = {"X-CSRFToken": json.loads(body)["csrf_token"]}
+        if phone.call("GET", "/api/sync/pull")[0] != 200:
+            local["errors"].append("pull")
+        plan = []  # tags and hashes made before the clock starts
         for v in visit_ids:
-            shas = []
-            for p in range(photos):
-                data = unique_jpeg(base, f"{username}/{v}/{p}")
-                upload_photo(client, data, headers, stats)
-                shas.append(hashlib.sha256(data).hexdigest())
+            tags = [f"{username}/{v}/{p}" for p in range(photos)]
+            plan.append((v, [(t, hashlib.sha256(unique_jpeg(base, t)).hexdigest()) for t in tags]))
+        started = True
+        ready.wait()
+        go.wait()
+        for v, shots in plan:
+            for tag, digest in shots:
+                if not _upload_photo(phone, unique_jpeg(base, tag), digest, headers, local):
+                    break
             uid = str(uuid.uuid4())
-            body = {"department_id": dept_id, "base_version": 0, "photos": shas, "finished": True,
+            body = {"department_id": dept_id, "base_version": 0, "photos": [d for _t, d in shots],
+                    "finished": True, "device_id": f"bench-{username}", "saved_at": "2026-12-02T10:00:00+08:00",
                     "content": {"checkin": {"at": "2026-12-02T09:00:00+08:00", "gps": [35.1, 113.4]},
                                 "answers": {str(q): "yes" for q in range(30)}, "notes": "现场检查正常。" * 20}}
             t0 = time.perf_counter()
-            resp = client.put(f"/api/visits/{v}/records/{uid}", json=body, headers=headers)
-            ms = (time.perf_counter() - t0) * 1000
-            with stats.lock:
-                stats.records_sent += 1
-                stats.record_ms.append(ms)
-            if resp.status_code != 201:
-                stats.error(f"record {resp.status_code} {resp.text[:120]}")
+            status, _, first = phone.json("PUT", f"/api/visits/{v}/records/{uid}", body, headers)
+            local["record_ms"].append((time.perf_counter() - t0) * 1000)
+            local["records_sent"] += 1
+            if status != 201:
+                local["errors"].append(f"record {status} {first[:120]!r}")
                 continue
-            if not resp.json()["complete"]:
-                with stats.lock:
-                    stats.incomplete += 1
-            again = client.put(f"/api/visits/{v}/records/{uid}", json=body, headers=headers)  # lost response
-            with stats.lock:
-                stats.records_sent += 1
-            if again.status_code != 200 or again.json() != resp.json():
-                stats.error(f"resend {again.status_code}")
+            if not json.loads(first)["complete"]:
+                local["incomplete"] += 1
+            status, _, again = phone.json("PUT", f"/api/visits/{v}/records/{uid}", body, headers)  # lost response
+            local["resends"] += 1
+            if status != 200 or json.loads(again) != json.loads(first):
+                local["errors"].append(f"resend {status}")
+    except Exception as exc:  # noqa: BLE001 - counted in the figures
+        local["errors"].append(f"{type(exc).__name__}: {exc}")
+    finally:
+        phone.close()
+        if not started:
+            ready.wait()
 
 
-def sink_worker(base_url: str, n_photos: int, base: bytes, stats: Stats, start: threading.Barrier) -> None:
-    with httpx.Client(base_url=base_url, timeout=120) as client:
-        start.wait()
+def _sinker(port: int, n_photos: int, base: bytes, local: dict, ready: threading.Barrier, go) -> None:
+    phone = Phone(port, local)
+    try:
+        ready.wait()
+        go.wait()
         for i in range(n_photos):
             data = unique_jpeg(base, f"sink/{i}")
             for off in range(0, len(data), CHUNK):
-                resp = client.put("/api/_bench/sink", content=data[off:off + CHUNK])
-                if resp.status_code != 200:
-                    stats.error(f"sink {resp.status_code}")
+                status, _, _ = phone.call("PUT", "/api/_bench/sink", data[off:off + CHUNK],
+                                          {"Content-Type": "application/octet-stream"})
+                if status != 200:
+                    local["errors"].append(f"sink {status}")
+    except Exception as exc:  # noqa: BLE001 - counted in the figures
+        local["errors"].append(f"sink {type(exc).__name__}: {exc}")
+    finally:
+        phone.close()
 
 
-def _counted(fn):
-    """Count an exception in a simulated phone (e.g. a client timeout) as an error."""
-    def run(*args):
-        try:
-            fn(*args)
-        except Exception as exc:  # noqa: BLE001 - reported in the figures
-            args[-2].error(f"{fn.__name__}: {type(exc).__name__}: {exc}")
-            start = args[-1]
-            if not start.broken and start.n_waiting:
-                start.abort()
-    return run
+def _new_local() -> dict:
+    return {"errors": [], "record_ms": [], "chunk_ms": [], "head_ms": [], "records_sent": 0, "resends": 0,
+            "incomplete": 0, "retries": 0, "resumes": 0}
 
 
-def run_threads(targets) -> float:
-    start = threading.Barrier(len(targets) + 1)
-    threads = [threading.Thread(target=_counted(fn), args=(*args, start)) for fn, args in targets]
+def _client_process(kind: str, port: int, jobs: list, photos: int, base: bytes, ready_q, go, out_q) -> None:
+    """One client process: a thread per simulated phone; reports its figures and its own CPU."""
+    local = _new_local()
+    lock = threading.Lock()
+    per_thread = [_new_local() for _ in jobs]
+    ready = threading.Barrier(len(jobs) + 1)
+    if kind == "push":
+        threads = [threading.Thread(target=_inspector, args=(port, u, vids, d, photos, base, loc, ready, go))
+                   for (u, vids, d), loc in zip(jobs, per_thread, strict=True)]
+    else:
+        threads = [threading.Thread(target=_sinker, args=(port, n, base, loc, ready, go))
+                   for n, loc in zip(jobs, per_thread, strict=True)]
     for t in threads:
         t.start()
-    start.wait()
-    t0 = time.perf_counter()
+    ready.wait()
+    ready_q.put(1)
+    go.wait()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     for t in threads:
         t.join()
-    return time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    with lock:
+        for loc in per_thread:
+            for k, v in loc.items():
+                local[k] = local[k] + v
+    local["cpu_s"] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    out_q.put(local)
 
 
-def bench(url: str, args, label: str) -> None:
+def _proc_cpu(pids: list[int]) -> float:
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError):
+            pass
+    return total / tick
+
+
+def _machine_busy() -> tuple[float, float]:
+    with open("/proc/stat") as fh:
+        vals = [int(x) for x in fh.readline().split()[1:]]
+    idle = vals[3] + vals[4]
+    return sum(vals) - idle, sum(vals)
+
+
+def _worker_pids(master: int) -> list[int]:
+    try:
+        with open(f"/proc/{master}/task/{master}/children") as fh:
+            return [int(p) for p in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _postgres_pids(url: str) -> list[int]:
+    """The PostgreSQL backends serving the benchmark's database (their CPU is the database's)."""
+    name = url.rsplit("/", 1)[-1]
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    if f" {name} ".encode() in fh.read().replace(b"\0", b" "):
+                        out.append(int(pid))
+            except OSError:
+                pass
+    return out
+
+
+def run_phase(kind: str, port: int, jobs: list, photos: int, base: bytes, clients: int, master: int,
+              url: str) -> dict:
+    """Run one phase in ``clients`` processes; return the merged figures, wall time and CPU."""
+    ctx = mp.get_context("fork")
+    ready_q, out_q, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    groups = [jobs[i::clients] for i in range(clients) if jobs[i::clients]]
+    procs = [ctx.Process(target=_client_process, args=(kind, port, g, photos, base, ready_q, go, out_q))
+             for g in groups]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready_q.get(timeout=600)
+    workers = _worker_pids(master)
+    pg = _postgres_pids(url) if url.startswith("postgresql") else []
+    cpu0, db0, (busy0, all0) = _proc_cpu(workers), _proc_cpu(pg), _machine_busy()
+    t0 = time.perf_counter()
+    go.set()
+    results = [out_q.get(timeout=3600) for _ in procs]
+    wall = time.perf_counter() - t0
+    cpu1, db1, (busy1, all1) = _proc_cpu(workers), _proc_cpu(pg), _machine_busy()
+    for p in procs:
+        p.join(timeout=60)
+    merged = _new_local()
+    merged["cpu_s"] = 0.0
+    for r in results:
+        for k, v in r.items():
+            merged[k] = merged[k] + v
+    merged.update(wall=wall, server_cpu_s=cpu1 - cpu0, db_cpu_s=db1 - db0, busy=(busy1 - busy0) / max(1, all1 - all0),
+                  load=os.getloadavg()[0])
+    return merged
+
+
+def _pct(values: list[float], q: float) -> float:
+    ms = sorted(values)
+    return ms[min(len(ms) - 1, int(q * len(ms)))] if ms else float("nan")
+
+
+def bench(url: str, args, label: str) -> dict:
     workdir = tempfile.mkdtemp(prefix="bench-sync-")
     print(f"\n== {label}: seeding {args.inspectors} inspectors × {args.records} visits …", flush=True)
     people = seed(url, args.inspectors, args.records)
@@ -252,44 +457,68 @@ def bench(url: str, args, label: str) -> None:
     env = {**os.environ, "SPOTCHECK_DATABASE_URL": url, "SPOTCHECK_SECRET_KEY": "bench",
            "SPOTCHECK_SECURE_COOKIES": "0", "SPOTCHECK_LOGIN_RATE_LIMIT": "100000 per minute",
            "SPOTCHECK_SYNC_BENCH_SINK": "1", "SPOTCHECK_PHOTO_DIR": os.path.join(workdir, "photos")}
+    # --preload: the workers fork from a loaded app, so all of them are ready when the phones
+    # connect (without it, the first worker up accepted all 100 keep-alive connections while the
+    # others were still importing, and served the whole run alone).
+    # --keep-alive: gunicorn's default (2 s) closes connections of phones that pause between requests;
+    # behind the production proxy that holds the connections, the proxy's longer timeout applies.
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "-k", "gthread",
-         "--threads", str(args.threads), "--timeout", "120", "--log-level", "warning", "server:create_app()"],
+         "--threads", str(args.threads), "--preload", "--keep-alive", "30", "--timeout", "120", "--log-level", "warning",
+         "server:create_app()"],
         env=env, start_new_session=True)
-    base_url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
             try:
-                if httpx.get(base_url + "/api/openapi.json", timeout=1).status_code == 200:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                conn.request("GET", "/api/openapi.json")
+                if conn.getresponse().status == 200:
                     break
-            except httpx.HTTPError:
+            except OSError:
                 time.sleep(0.2)
         base = base_jpeg(args.photo_kb)
-        stats = Stats()
-        push_s = run_threads([(inspector, (base_url, u, vids, d, args.photos, base, stats)) for u, vids, d in people])
-        photo_bytes = args.inspectors * args.records * args.photos * (len(base) + 40)
-        sink_stats = Stats()
-        sink_s = run_threads([(sink_worker, (base_url, args.records * args.photos, base, sink_stats))
-                              for _ in range(args.inspectors)])
-        rows = count_records(url)
-        unique_sent = stats.records_sent // 2
-        ms = sorted(stats.record_ms)
-        p95 = ms[int(0.95 * (len(ms) - 1))] if ms else float("nan")
-        print(f"records pushed {unique_sent} (+{stats.records_sent - unique_sent} resends); rows stored {rows}; "
-              f"duplicates {rows - unique_sent}; errors {len(stats.errors) + len(sink_stats.errors)}; "
-              f"incomplete receipts {stats.incomplete}")
-        for e in (stats.errors + sink_stats.errors)[:5]:
-            print("  error:", e)
-        print(f"record push latency: p50 {statistics.median(ms):.0f} ms, p95 {p95:.0f} ms, max {ms[-1]:.0f} ms "
-              f"(goal p95 ≤ 500 ms)")
-        print(f"push phase {push_s:.1f} s: photos {photo_bytes / 1e6:.0f} MB → {photo_bytes / 1e6 / push_s:.1f} MB/s "
-              f"(chunked, hashed, decoded, thumbnailed, with the records)")
-        print(f"plain upload sink, same bytes and chunks: {sink_s:.1f} s → {photo_bytes / 1e6 / sink_s:.1f} MB/s; "
-              f"sync photo upload at {100 * sink_s / push_s:.0f} % of the sink's throughput")
+        uptime = os.getloadavg()
+        push = run_phase("push", port, people, args.photos, base, args.clients, server.pid, url)
+        n_photos = args.inspectors * args.records * args.photos
+        photo_bytes = n_photos * (len(base) + 40)
+        sink = run_phase("sink", port, [args.records * args.photos] * args.inspectors, 0, base, args.clients,
+                         server.pid, url)
+        store = check_store(url, args.inspectors, args.records, args.photos)
+        chain = verify_audit_chain(url)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
+    errors = push["errors"] + sink["errors"]
+    ms = push["record_ms"]
+    fig = {
+        "label": label, "errors": len(errors), "duplicates": store["duplicates"], "missing": store["missing"],
+        "incomplete": push["incomplete"], "p50": _pct(ms, 0.5), "p95": _pct(ms, 0.95), "max": max(ms or [0]),
+        "mbps": photo_bytes / 1e6 / push["wall"], "sink_mbps": photo_bytes / 1e6 / sink["wall"],
+    }
+    print(f"load average before the run {uptime[0]:.2f} {uptime[1]:.2f} {uptime[2]:.2f}; "
+          f"gunicorn {args.workers} workers × {args.threads} threads; {args.clients} client processes")
+    print(f"records pushed {push['records_sent']} (+{push['resends']} resends); rows stored {store['rows']}; "
+          f"duplicates {store['duplicates']}; missing {store['missing']}; errors {len(errors)}; "
+          f"incomplete receipts {push['incomplete']}; keep-alive retries {push['retries'] + sink['retries']}; "
+          f"chunk resumes {push['resumes']}")
+    print(f"photos stored {store['photos']} of {n_photos} (missing {store['photos_missing']}); uploads left "
+          f"{store['uploads_left']}; audited: {store['record_audits']} record stores, {store['photo_audits']} "
+          f"photo stores; audit chain {chain}")
+    for e in errors[:5]:
+        print("  error:", e)
+    print(f"record push latency: p50 {fig['p50']:.0f} ms, p95 {fig['p95']:.0f} ms, max {fig['max']:.0f} ms "
+          f"(goal p95 ≤ 500 ms); photo chunk PATCH p50 {_pct(push['chunk_ms'], 0.5):.0f} ms, "
+          f"p95 {_pct(push['chunk_ms'], 0.95):.0f} ms; HEAD p50 {_pct(push['head_ms'], 0.5):.0f} ms")
+    print(f"push phase {push['wall']:.1f} s: photos {photo_bytes / 1e6:.0f} MB ({len(base) // 1024} KB each) → "
+          f"{fig['mbps']:.1f} MB/s (HEAD + chunks, hashed, decoded, thumbnailed, with the records)")
+    print(f"plain upload sink, same bytes and chunks: {sink['wall']:.1f} s → {fig['sink_mbps']:.1f} MB/s; "
+          f"sync photo upload at {100 * sink['wall'] / push['wall']:.0f} % of the sink's throughput")
+    for name, ph in (("push", push), ("sink", sink)):
+        print(f"CPU in the {name} phase ({ph['wall']:.1f} s wall, 2 cores = {2 * ph['wall']:.0f} CPU-s): server workers "
+              f"{ph['server_cpu_s']:.1f} s, PostgreSQL backends {ph['db_cpu_s']:.1f} s, benchmark clients {ph['cpu_s']:.1f} s; machine busy {100 * ph['busy']:.0f} %, "
+              f"load average {ph['load']:.2f}")
+    return fig
 
 
 def main() -> None:
@@ -299,7 +528,10 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=3)
     parser.add_argument("--photo-kb", type=int, default=500)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=8)
+    # threads ≥ the connections a worker holds (100 phones / 4 workers): a request must not wait for
+    # a thread behind photo chunks; the app bounds the photo work itself (SYNC_PHOTO_CONCURRENCY)
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--clients", type=int, default=4, help="client processes (the phones are split among them)")
     parser.add_argument("--database-url", help="PostgreSQL server URL: a fresh database is made next to it")
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()

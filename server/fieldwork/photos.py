@@ -17,17 +17,22 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app, g
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..audit.services import record
+from ..audit.services import Change, record_many
 from ..core.errors import Conflict, DomainError
+from ..core.models import utcnow
 from ..extensions import db
 from .models import Photo, PhotoUpload
 
@@ -78,21 +83,59 @@ def release_locks() -> None:
             os.close(fd)
 
 
+_GATE: threading.BoundedSemaphore | None = None
+_GATE_GUARD = threading.Lock()
+
+
+def _gate() -> threading.BoundedSemaphore:
+    global _GATE
+    with _GATE_GUARD:
+        if _GATE is None:
+            _GATE = threading.BoundedSemaphore(max(1, int(current_app.config.get("SYNC_PHOTO_CONCURRENCY", 2))))
+        return _GATE
+
+
+@contextmanager
+def processing_slot() -> Iterator[None]:
+    """Hold one of this worker process's ``SYNC_PHOTO_CONCURRENCY`` photo slots for the block.
+
+    Chunks are bulk work (disk, hashing, decoding, a thumbnail): bounding how many run at once in a
+    worker keeps the CPU and the database free for record pushes, which phones wait on, and a
+    request waiting here holds no database connection (take the slot before any query). Raises
+    DomainError ``server_busy`` (503, retry later) after ``SYNC_PHOTO_WAIT_SECONDS``."""
+    gate = _gate()
+    if not gate.acquire(timeout=float(current_app.config.get("SYNC_PHOTO_WAIT_SECONDS", 60))):
+        raise DomainError("server_busy", _("服务器正忙，照片稍后会自动重新上传。"), status=503)
+    try:
+        yield
+    finally:
+        gate.release()
+
+
 def get_photo(sha: str) -> Photo | None:
     return db.session.get(Photo, sha)
 
 
+def _known(sha: str) -> tuple[int | None, int | None]:
+    """Return (stored size, declared upload length) of a hash in one round trip, without loading
+    ORM objects (this runs on every chunk): (None, None) when nothing is known."""
+    stored = select(Photo.size_bytes).where(Photo.sha256 == sha).scalar_subquery()
+    declared = select(PhotoUpload.upload_length).where(PhotoUpload.sha256 == sha).scalar_subquery()
+    row = db.session.execute(select(stored, declared)).one()
+    return row[0], row[1]
+
+
 def upload_state(sha: str) -> dict[str, Any] | None:
     """Return ``{offset, length, complete}`` of a photo, or None when nothing was received."""
-    photo = get_photo(sha)
-    if photo is not None:
-        return {"offset": photo.size_bytes, "length": photo.size_bytes, "complete": True}
+    size, declared = _known(sha)
+    if size is not None:
+        return {"offset": size, "length": size, "complete": True}
     part = partial_path(sha)
-    if not part.exists():
+    try:
+        held = part.stat().st_size
+    except FileNotFoundError:
         return None
-    upload = db.session.get(PhotoUpload, sha)
-    return {"offset": part.stat().st_size, "length": upload.upload_length if upload else None,
-            "complete": False}
+    return {"offset": held, "length": declared, "complete": False}
 
 
 def append_chunk(user: Any, sha: str, *, offset: int, length: int, stream: IO[bytes],
@@ -103,18 +146,21 @@ def append_chunk(user: Any, sha: str, *, offset: int, length: int, stream: IO[by
     The caller holds the lock (:func:`lock_upload`). Raises Conflict ``offset_mismatch`` (409,
     ``details.offset`` = bytes held), DomainError ``upload_length_mismatch`` / ``chunk_too_long``
     (400), and on the last chunk ``hash_mismatch`` / ``bad_image`` (422; the caller discards)."""
-    if get_photo(sha) is not None:  # stored once per hash, whoever sends it
+    size, declared = _known(sha)
+    if size is not None:  # stored once per hash, whoever sends it
         discard_partial(sha)
-        return upload_state(sha)  # type: ignore[return-value]
+        return {"offset": size, "length": size, "complete": True}
     part = partial_path(sha)
-    part.parent.mkdir(parents=True, exist_ok=True)
-    held = part.stat().st_size if part.exists() else 0
-    upload = db.session.get(PhotoUpload, sha)
-    if upload is not None and upload.upload_length != length:
+    try:
+        held = part.stat().st_size
+    except FileNotFoundError:
+        part.parent.mkdir(parents=True, exist_ok=True)
+        held = 0
+    if declared is not None and declared != length:
         if offset != 0:
             raise DomainError("upload_length_mismatch", _(
-                "上传总长度与之前声明的不一致（之前为 %(n)s 字节）。请从头重新上传。", n=upload.upload_length),
-                upload_length=upload.upload_length)
+                "上传总长度与之前声明的不一致（之前为 %(n)s 字节）。请从头重新上传。", n=declared),
+                upload_length=declared)
         held = 0
         part.unlink(missing_ok=True)
     if offset != held:
@@ -130,30 +176,30 @@ def append_chunk(user: Any, sha: str, *, offset: int, length: int, stream: IO[by
                 break
             fh.write(buf)
             written += len(buf)
-        fh.flush()
-        os.fsync(fh.fileno())
+    # No fsync per chunk: the partial file's size is the offset the phone resumes from, and the
+    # SHA-256 check at the end refuses anything a crash may have garbled. The original is synced
+    # once, before the row that says it is stored is committed (store_photo).
     if written != chunk_bytes:  # the client went away mid-chunk: keep what arrived, resume there
         held += written
-        _save_upload(user, sha, length)
+        _save_upload(user, sha, length, declared)
         raise Conflict("offset_mismatch", _("分块未完整收到：服务器已收到 %(n)s 字节，请从该位置继续上传。", n=held),
                        offset=held)
     held += written
     if held < length:
-        _save_upload(user, sha, length)
+        _save_upload(user, sha, length, declared)
         return {"offset": held, "length": length, "complete": False}
-    store_photo(user, sha)
-    return upload_state(sha)  # type: ignore[return-value]
+    photo = store_photo(user, sha, declared)
+    return {"offset": photo.size_bytes, "length": photo.size_bytes, "complete": True}
 
 
-def _save_upload(user: Any, sha: str, length: int) -> None:
-    """Record the upload once (first chunk, or a restart with another length)."""
-    upload = db.session.get(PhotoUpload, sha)
-    if upload is None:
-        db.session.add(PhotoUpload(sha256=sha, upload_length=length, started_by_id=getattr(user, "id", None)))
-        db.session.flush()
-    elif upload.upload_length != length:
-        upload.upload_length = length
-        db.session.flush()
+def _save_upload(user: Any, sha: str, length: int, declared: int | None) -> None:
+    """Record the upload once (first chunk, or a restart with another length): no write per chunk."""
+    if declared is None:
+        db.session.execute(insert(PhotoUpload).values(sha256=sha, upload_length=length,
+                                                      started_by_id=getattr(user, "id", None)))
+    elif declared != length:
+        db.session.execute(update(PhotoUpload).where(PhotoUpload.sha256 == sha)
+                           .values(upload_length=length, updated_at=utcnow()))
 
 
 def _file_sha256(path: Path) -> str:
@@ -183,7 +229,10 @@ def decode_and_thumbnail(src: Path, dest: Path) -> tuple[str, int, int]:
                 fmt, (width, height) = im.format, im.size
                 if width * height > limit:
                     raise _bad_image("too_many_pixels")
-                im.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))  # JPEG: decode at a reduced scale
+                # JPEG: decode at the smallest DCT scale still ≥ the thumbnail (1/2 … 1/8). The
+                # whole entropy-coded stream is still read, so a truncated or corrupt file fails
+                # here; one decode serves as both the check and the thumbnail's source.
+                im.draft("RGB", (THUMB_PX, THUMB_PX))
                 im.load()
                 thumb = ImageOps.exif_transpose(im)
                 thumb.thumbnail((THUMB_PX, THUMB_PX))
@@ -201,8 +250,9 @@ def decode_and_thumbnail(src: Path, dest: Path) -> tuple[str, int, int]:
     return str(fmt), width, height
 
 
-def store_photo(user: Any, sha: str) -> Photo:
+def store_photo(user: Any, sha: str, declared: int | None = None) -> Photo:
     """Verify the complete partial upload and store it as the original with a thumbnail.
+    ``declared``: the upload row's length when there is one (it is deleted).
 
     Raises DomainError ``hash_mismatch`` or ``bad_image`` (422); the caller then discards."""
     part = partial_path(sha)
@@ -214,6 +264,7 @@ def store_photo(user: Any, sha: str) -> Photo:
     final.parent.mkdir(parents=True, exist_ok=True)
     fmt, width, height = decode_and_thumbnail(part, thumb_path(sha))
     size = part.stat().st_size
+    _fsync(part)  # on disk before the row that says it is stored can commit
     os.replace(part, final)  # the original, untouched
     photo = Photo(sha256=sha, size_bytes=size, image_format=fmt, width=width, height=height,
                   uploaded_by_id=getattr(user, "id", None))
@@ -223,19 +274,23 @@ def store_photo(user: Any, sha: str) -> Photo:
             db.session.flush()
     except IntegrityError:  # stored meanwhile by another request: same bytes, nothing to do
         photo = get_photo(sha)  # type: ignore[assignment]
-    upload = db.session.get(PhotoUpload, sha)
-    if upload is not None:
-        db.session.delete(upload)
-    record("photo.store", "photo", sha, after={"size_bytes": size, "format": fmt, "width": width,
-                                                "height": height})
-    db.session.flush()
+    if declared is not None:
+        db.session.execute(delete(PhotoUpload).where(PhotoUpload.sha256 == sha))
+    # The audit goes last: it takes the chain's lock until the commit (the caller commits at once).
+    record_many([Change("photo.store", "photo", sha, after={"size_bytes": size, "format": fmt, "width": width,
+                                                            "height": height})])
     return photo  # type: ignore[return-value]
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def discard_partial(sha: str) -> None:
     """Delete an upload in progress (file and row). Flushes; the caller decides on the commit."""
     partial_path(sha).unlink(missing_ok=True)
-    upload = db.session.get(PhotoUpload, sha)
-    if upload is not None:
-        db.session.delete(upload)
-        db.session.flush()
+    db.session.execute(delete(PhotoUpload).where(PhotoUpload.sha256 == sha))

@@ -17,11 +17,11 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
-from ..audit.services import record
+from ..audit.services import Change, record_many
 from ..core.errors import Conflict, Forbidden, NotFound
 from ..core.models import utcnow
 from ..extensions import db
-from ..teams.access import inspector_of
+from ..registry.models import Inspector
 from ..teams.models import TeamMember
 from ..visits.models import Visit, VisitItem, VisitStatus
 from .models import Photo, RecordPhoto, RecordStatus, VisitRecord
@@ -69,11 +69,10 @@ def get_visit(visit_id: int) -> Visit:
 
 def active_membership(user: Any, visit: Visit) -> TeamMember | None:
     """Return the user's active membership of the visit's team, if any."""
-    inspector = inspector_of(user)
-    if inspector is None:
+    if user is None or not getattr(user, "is_authenticated", False):
         return None
-    return db.session.execute(db.select(TeamMember).where(
-        TeamMember.team_id == visit.team_id, TeamMember.inspector_id == inspector.id,
+    return db.session.execute(db.select(TeamMember).join(Inspector, Inspector.id == TeamMember.inspector_id).where(
+        Inspector.user_id == user.id, TeamMember.team_id == visit.team_id,
         TeamMember.active.is_(True))).scalar_one_or_none()
 
 
@@ -110,14 +109,19 @@ def store_record(user: Any, visit: Visit, data: RecordInput) -> tuple[VisitRecor
     ``idempotency_mismatch`` (same UUID, other content) or ``in_progress`` (a concurrent request is
     storing the same UUID or the same next version: retry)."""
     fingerprint = data.fingerprint(visit.id)
-    existing = find_record(data.uuid)
-    if existing is not None:
+    # one round trip for both: is this UUID known, and the section's current version
+    known = db.select(VisitRecord.id).where(VisitRecord.uuid == data.uuid).scalar_subquery()
+    latest = db.select(func.coalesce(func.max(VisitRecord.version), 0)).where(
+        VisitRecord.visit_id == visit.id, VisitRecord.department_id == data.department_id,
+        VisitRecord.status == RecordStatus.STORED).scalar_subquery()
+    existing_id, current = db.session.execute(db.select(known, latest)).one()
+    if existing_id is not None:
+        existing = db.session.get(VisitRecord, existing_id)
         if existing.request_sha256 != fingerprint:
             raise Conflict("idempotency_mismatch", _(
                 "该记录编号已用于另一份内容。同一编号只能提交同一内容；修改后的内容请作为新版本保存。"),
                 uuid=data.uuid)
         return existing, False
-    current = current_version(visit.id, data.department_id)
     stale = data.base_version != current
     row = VisitRecord(
         uuid=data.uuid, visit_id=visit.id, department_id=data.department_id, base_version=data.base_version,
@@ -134,20 +138,22 @@ def store_record(user: Any, visit: Visit, data: RecordInput) -> tuple[VisitRecor
             row.photo_links.append(RecordPhoto(sha256=sha, position=len(seen) - 1))
     db.session.add(row)
     try:
-        with db.session.begin_nested():
-            db.session.flush()
+        db.session.flush()  # no savepoint: on a collision the whole request is answered 409 and rolled back
     except IntegrityError as exc:  # the unique uuid or (visit, department, version): a racing request
+        db.session.rollback()
         raise Conflict("in_progress", _("该记录正在由另一请求保存，请稍后重试。"), uuid=data.uuid) from exc
-    record("visit_record.conflict" if stale else "visit_record.store", "visit_record", row.id, after={
+    changes = [Change("visit_record.conflict" if stale else "visit_record.store", "visit_record", row.id, after={
         "uuid": row.uuid, "visit_id": row.visit_id, "department_id": row.department_id,
         "base_version": row.base_version, "version": row.version, "server_version": row.server_version,
         "status": row.status.value, "content_sha256": row.content_sha256, "photos": row.photos,
         "finished": row.finished, "device_id": row.device_id,
-    }, note=_("版本冲突：已保留，待组长处理") if stale else None)
+    }, note=_("版本冲突：已保留，待组长处理") if stale else None)]
     visit.changed_at = utcnow()  # other phones of the team learn the new version on their next pull
     if not stale:
-        update_visit_status(visit)
-    db.session.flush()
+        changes += update_visit_status(visit, data.finished)
+    # The audit goes last: it takes the chain's lock (held until the commit), so everything else
+    # of this write is done before, and the caller commits right after.
+    record_many(changes)
     return row, True
 
 
@@ -171,21 +177,28 @@ def latest_versions(visit_ids: list[int]) -> dict[tuple[int, int], VisitRecord]:
     return {(r.visit_id, r.department_id): r for r in rows}
 
 
-def update_visit_status(visit: Visit) -> None:
+def update_visit_status(visit: Visit, stored_finished: bool | None = None) -> list[Change]:
     """Move the visit to ``in_progress`` once a record is stored and to ``done`` when every
-    participating department's latest version is finished (a withdrawn visit is left alone)."""
+    participating department's latest version is finished (a withdrawn visit is left alone).
+    ``stored_finished``: whether the version just stored is finished (an unfinished one keeps an
+    ``in_progress`` visit where it is, without reading the other sections).
+
+    Return the audit entry of the change (none when nothing changed) for the caller to record."""
     if visit.status is VisitStatus.WITHDRAWN:
-        return
+        return []
+    if stored_finished is False and visit.status is VisitStatus.IN_PROGRESS:
+        return []
     latest = latest_versions([visit.id])
     if not latest:
-        return
+        return []
     departments = section_departments(visit) or {d for _v, d in latest}
     done = all((visit.id, d) in latest and latest[(visit.id, d)].finished for d in departments)
     new = VisitStatus.DONE if done else VisitStatus.IN_PROGRESS
-    if new is not visit.status:
-        before = visit.status.value
-        visit.status = new
-        record("visit.status", "visit", visit.id, before={"status": before}, after={"status": new.value})
+    if new is visit.status:
+        return []
+    before = visit.status.value
+    visit.status = new
+    return [Change("visit.status", "visit", visit.id, before={"status": before}, after={"status": new.value})]
 
 
 def stored_photos(shas: list[str]) -> set[str]:

@@ -28,6 +28,7 @@ from ..extensions import csrf, db, limiter
 from ..fieldwork import photos, services
 from ..fieldwork.models import RecordPhoto, VisitRecord
 from ..fieldwork.views import can_view_visit
+from ..registry.models import Inspector
 from ..teams.access import inspector_of
 from . import schemas
 from .openapi import build_spec
@@ -187,11 +188,13 @@ def put_record(visit_id: int, record_uuid: str):
     data = _parse_record(record_uuid, _read_limited(current_app.config["SYNC_MAX_RECORD_BYTES"]))
     visit = services.get_visit(visit_id)
     services.check_can_write(user, visit, data.department_id)
+    stored = services.stored_photos(data.photos)  # before the write: photos are only ever added
     row, created = services.store_record(user, visit, data)
-    receipt = services.receipt(row)
+    receipt = services.receipt(row, stored)
+    # Commit now: a new row's audit entry holds the audit chain's lock until the commit, and every
+    # other write of every worker waits for it. (A conflict is kept although we answer 409.)
+    db.session.commit()
     if row.status.value == "conflict":
-        if created:
-            db.session.commit()  # the stale version is kept for the team leader although we answer 409
         raise Conflict("stale_version", _(
             "该部分已被他人更新（服务器版本 %(v)s）。您的版本已保留并标记为冲突，请组长核对；需要修改请先同步。",
             v=row.server_version), receipt=receipt, server_version=row.server_version)
@@ -279,15 +282,27 @@ def _send(user, sha: str, *, thumb: bool):
     return resp
 
 
+def _is_inspector(user) -> bool:
+    """Whether the user is linked to an inspector (a key lookup, without loading the inspector:
+    this runs on every chunk)."""
+    return db.session.execute(select(Inspector.id).where(Inspector.user_id == user.id).limit(1)).first() is not None
+
+
 @bp.patch("/api/photos/<sha256>")
 def patch_photo(sha256: str):
     """Append one chunk (``Upload-Offset``, ``Upload-Length``, body ≤ ``SYNC_MAX_CHUNK_BYTES``).
 
     204 with the new ``Upload-Offset``; 400 ``invalid_upload``; 409 ``offset_mismatch``
     (``details.offset``) or ``in_progress``; 413; 415; 422 ``hash_mismatch`` / ``bad_image``
-    (the partial upload is discarded)."""
+    (the partial upload is discarded); 503 ``server_busy``."""
+    # the slot first: a request waiting for it must not hold a database connection
+    with photos.processing_slot():
+        return _patch_photo(sha256)
+
+
+def _patch_photo(sha256: str):
     user = _require_user()
-    if inspector_of(user) is None:
+    if not _is_inspector(user):
         raise Forbidden("not_inspector", _("只有检查人员可以上传现场照片。"))
     sha = _sha(sha256)
     offset, length = _header_int("Upload-Offset"), _header_int("Upload-Length")
@@ -316,6 +331,8 @@ def patch_photo(sha256: str):
         elif err.code == "offset_mismatch":
             db.session.commit()  # keep the bytes of an interrupted chunk on record: resume there
         raise
+    # Commit inside the slot: a stored photo's audit entry holds the audit chain's lock until then.
+    db.session.commit()
     return "", 204, _state_headers(state)
 
 

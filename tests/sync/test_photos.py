@@ -188,3 +188,42 @@ def test_team_member_sees_a_photo_of_the_team_but_another_team_does_not(field, l
         assert resp.status_code == 200
     resp = login(field.u_a2).get(f"/api/photos/{sha(data)}")
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "photo_forbidden"
+
+
+def test_truncated_jpeg_is_422_bad_image_although_decoded_at_reduced_scale(field, login, app):
+    client = login(field.u_a1)
+    data = jpeg_bytes(11, size=(2048, 1536))[:-4000]  # the entropy-coded data cut short
+    resp = upload(client, data)
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "bad_image"
+    assert _photo_count() == 0 and _files(app) == []
+
+
+def test_large_photo_thumbnail_is_made_from_a_reduced_decode_and_fits_320(field, login, app):
+    client = login(field.u_a1)
+    data = jpeg_bytes(12, size=(2048, 1536))
+    assert upload(client, data, chunk=256 * 1024).status_code == 204
+    photo = db.session.get(Photo, sha(data))
+    assert (photo.width, photo.height) == (2048, 1536)  # the original's size, not the draft's
+    with client.get(f"/api/photos/{sha(data)}/thumb") as thumb:
+        assert Image.open(io.BytesIO(thumb.data)).size == (320, 240)
+
+
+def test_busy_photo_slots_answer_503_server_busy_and_nothing_changes(field, login, app, monkeypatch):
+    import threading
+
+    from server.fieldwork import photos
+
+    client = login(field.u_a1)
+    data = jpeg_bytes(13)
+    full = threading.BoundedSemaphore(1)
+    full.acquire()  # every slot of this worker taken by other uploads
+    monkeypatch.setattr(photos, "_GATE", full)
+    app.config["SYNC_PHOTO_WAIT_SECONDS"] = 0.05
+    resp = patch_chunk(client, sha(data), data, 0, len(data))
+    assert resp.status_code == 503
+    err = resp.get_json()["error"]
+    assert err["code"] == "server_busy" and "稍后" in err["message"]
+    assert _photo_count() == 0 and _files(app) == []
+    full.release()
+    assert patch_chunk(client, sha(data), data, 0, len(data)).status_code == 204  # a retry goes through
+    assert _photo_count() == 1
