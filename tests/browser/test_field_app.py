@@ -11,7 +11,7 @@ import time
 import pytest
 
 from server.extensions import db
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.field_helpers import (
     PHONE,
     SwitchableServer,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import browser, browser_login, live_server, page  # noqa: F401
-
 from .conftest import csv_bytes, object_row
 
 pytestmark = pytest.mark.browser

@@ -6,7 +6,6 @@ import pytest
 
 from server.extensions import db
 from server.planning.models import Task
-from tests.browser.conftest import browser, live_server, page  # noqa: F401  (fixtures)
 from tests.conftest import PASSWORD
 
 
