@@ -5,7 +5,7 @@ Beyond the tables, this revision creates by hand what autogenerate cannot see:
 - the audit log's append-only triggers (SQLite and PostgreSQL);
 - on PostgreSQL, the registry's search indexes (pg_trgm trigram GIN on names, a bigram GIN for
   two-character fragments, a larger statistics target on names);
-- on PostgreSQL with lz4, lz4 TOAST compression for the draws' large JSON columns.
+- on PostgreSQL with lz4, lz4 TOAST compression for the draws' large JSON text (candidates, record).
 
 Revision ID: 0001
 Revises: 
@@ -423,11 +423,11 @@ def upgrade():
     sa.Column('nonce_commitment', sa.String(length=64), nullable=False),
     sa.Column('witness_entropy', sa.Text(), nullable=True),
     sa.Column('witnesses', sa.JSON(), nullable=False),
-    sa.Column('candidates', sa.JSON(), nullable=True),
     sa.Column('exclusions', sa.JSON(), nullable=True),
     sa.Column('candidates_digest', sa.String(length=64), nullable=True),
     sa.Column('seed', sa.String(length=64), nullable=True),
     sa.Column('record', sa.Text(), nullable=True),
+    sa.Column('record_sha256', sa.String(length=64), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('drawn_at', sa.DateTime(timezone=True), nullable=True),
@@ -530,6 +530,12 @@ def upgrade():
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_teams_task_id'), ['task_id'], unique=False)
 
+    op.create_table('draw_candidates',
+    sa.Column('draw_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('strata', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['draw_id'], ['draws.id'], name=op.f('fk_draw_candidates_draw_id_draws')),
+    sa.PrimaryKeyConstraint('draw_id', name=op.f('pk_draw_candidates'))
+    )
     op.create_table('draw_selections',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('draw_id', sa.Integer(), nullable=False),
@@ -706,8 +712,8 @@ POSTGRES_SEARCH_DDL = [
     "ALTER TABLE inspected_objects ALTER COLUMN name SET STATISTICS 1000",
 ]
 POSTGRES_LZ4_DDL = [
-    "ALTER TABLE draws ALTER COLUMN candidates SET COMPRESSION lz4",
     "ALTER TABLE draws ALTER COLUMN record SET COMPRESSION lz4",
+    "ALTER TABLE draw_candidates ALTER COLUMN strata SET COMPRESSION lz4",
 ]
 
 
@@ -781,6 +787,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_draw_selections_draw_id'))
 
     op.drop_table('draw_selections')
+    op.drop_table('draw_candidates')
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_teams_task_id'))
 

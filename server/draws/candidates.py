@@ -265,6 +265,7 @@ def build_candidates(task: Task) -> CandidateSet:
 
     ids: dict[str, list[str]] = {name: [] for name in names}
     no_class: list[str] = []
+    excluded_codes: list[str] = []
     # raw strings: no Enum conversion per row
     risk_col = type_coerce(o.risk_class, String)
     stmt = _source_query(task, [o.code, risk_col])
@@ -272,27 +273,34 @@ def build_candidates(task: Task) -> CandidateSet:
         # byte order, as the digest wants it; Python's sort below is then a linear pass
         stmt = stmt.order_by(o.code.collate("C"))
     rows = fetch_raw(stmt)
+    # one pass over the rows: stratum, then exclusion (a set look-up; the excluded are few)
     if by_risk:
         for code, risk in rows:
             if risk is None:
                 no_class.append(code)
                 continue
             bucket = ids.get(risk)
-            if bucket is not None:  # else a class the task does not draw from
+            if bucket is None:  # a class the task does not draw from
+                continue
+            if code in reasons:
+                excluded_codes.append(code)
+            else:
+                bucket.append(code)
+    elif reasons:
+        bucket = ids[ALL]
+        for code, _risk in rows:
+            if code in reasons:
+                excluded_codes.append(code)
+            else:
                 bucket.append(code)
     else:
         ids[ALL] = [code for code, _risk in rows]
+    del rows
 
     for bucket in ids.values():
         # code point order = UTF-8 byte order: the order of draw-v1's digest lines, so the
         # digest never sorts a million strings again (and candidate lists read in code order)
         bucket.sort()
-    excluded_codes: list[str] = []
-    if reasons:
-        for name, bucket in ids.items():
-            if any(c in reasons for c in bucket):
-                ids[name] = [c for c in bucket if c not in reasons]
-                excluded_codes.extend(c for c in bucket if c in reasons)
     for code in no_class:
         reasons[code] = ("no_risk_class", "")
     excluded_codes.extend(no_class)

@@ -41,9 +41,14 @@ def verify_command(records: tuple[Path, ...]) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def export_command(directory: Path) -> None:
     """Write the full record of every final draw to DIRECTORY as <task code>-<kind>.json."""
+    from ..core.errors import DomainError
     from .services import export_records
 
-    paths = export_records(directory)
+    try:
+        paths = export_records(directory)
+    except DomainError as err:  # a stored record no longer matches the hash sealed at its draw
+        click.echo(f"FAILED: {err.message}", err=True)
+        raise SystemExit(1) from err
     for path in paths:
         click.echo(str(path))
     click.echo(f"{len(paths)} record(s) written to {directory}")

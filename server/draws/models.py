@@ -57,20 +57,35 @@ class Draw(db.Model):
     witness_entropy: Mapped[str | None] = mapped_column(Text)
     #: [{"name": …, "role": "承办|技术操作|监督|代表", "organisation": …}]
     witnesses: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
-    #: candidates fixed at commitment: [{"name": stratum, "ratio"|"count": …, "ids": [...]}, …]
-    candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     #: excluded objects with reasons, shown to the operator: [{"code", "reason"}]
     exclusions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     candidates_digest: Mapped[str | None] = mapped_column(String(64))
     seed: Mapped[str | None] = mapped_column(String(64))
-    #: the full draw-v1 record (JSON text), written once when the draw becomes final
+    #: the draw-v1 record as JSON text without the candidates' ``ids`` (kept once, in DrawCandidates),
+    #: written once when the draw becomes final; the full record is composed from both by
+    #: ``services.draw_record`` and checked against ``record_sha256``
     record: Mapped[str | None] = mapped_column(Text)
+    #: SHA-256 (hex) of the full record's canonical JSON (``services.canonical_json``), taken at the draw
+    record_sha256: Mapped[str | None] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     void_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DrawCandidates(db.Model):
+    """The candidates of a draw, fixed at its commitment and stored once: the full record reads its
+    ``ids`` from here (``services.record_parts``). A table of its own so that writing the draw's
+    result never rewrites these ~25 MB (SQLite rewrites a whole row on any UPDATE)."""
+
+    __tablename__ = "draw_candidates"
+
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"), primary_key=True, autoincrement=False)
+    #: canonical JSON text (``services.canonical_json``) of
+    #: [{"name": stratum, "ratio"|"count": …, "ids": [...]}, …], in the task's order of strata
+    strata: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 class DrawSelection(db.Model):
@@ -95,13 +110,12 @@ def _lz4_available(ddl, target, bind, **kw) -> bool:
     return row is not None
 
 
-# PostgreSQL ≥ 14 built with lz4: a million-candidate draw stores ~25 MB of JSON twice (candidates
-# at the commitment, the record when final); lz4 compresses it several times faster than the
-# default pglz. The same DDL belongs in the migration.
+# PostgreSQL ≥ 14 built with lz4: a million-candidate draw stores ~25 MB of candidates (once, at the
+# commitment); lz4 compresses it several times faster than the default pglz. The same DDL belongs
+# in the migration.
 POSTGRES_DDL = [
-    "ALTER TABLE draws ALTER COLUMN candidates SET COMPRESSION lz4",
-    "ALTER TABLE draws ALTER COLUMN record SET COMPRESSION lz4",
+    (Draw.__table__, "ALTER TABLE draws ALTER COLUMN record SET COMPRESSION lz4"),
+    (DrawCandidates.__table__, "ALTER TABLE draw_candidates ALTER COLUMN strata SET COMPRESSION lz4"),
 ]
-for _stmt in POSTGRES_DDL:
-    event.listen(Draw.__table__, "after_create",
-                 DDL(_stmt).execute_if(dialect="postgresql", callable_=_lz4_available))
+for _table, _stmt in POSTGRES_DDL:
+    event.listen(_table, "after_create", DDL(_stmt).execute_if(dialect="postgresql", callable_=_lz4_available))

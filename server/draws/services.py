@@ -17,6 +17,7 @@ Services only flush; the request (or CLI command) commits.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, exists, insert, select, text, type_coerce, update
@@ -42,7 +44,7 @@ from ..teams.models import ConflictDeclaration, MemberSource, Team, TeamMember
 from ..visits.models import Visit, VisitItem, VisitStatus
 from . import spec
 from .candidates import CandidateSet, build_candidates, fetch_raw, values_in
-from .models import Draw, DrawKind, DrawSelection, DrawStatus
+from .models import Draw, DrawCandidates, DrawKind, DrawSelection, DrawStatus
 
 #: roles of the initiating department that run its draws (system administrators always may)
 OPERATOR_ROLES = (Role.TASK_INITIATOR, Role.DEPT_ADMIN)
@@ -251,9 +253,13 @@ def _commit(task: Task, kind: DrawKind, strata: list[dict[str, Any]],
                           status=422) from exc
     nonce = spec.new_nonce()
     draw = Draw(task_id=task.id, kind=kind, status=DrawStatus.COMMITTED, nonce=nonce,
-                nonce_commitment=spec.nonce_commitment(nonce), candidates=strata, exclusions=exclusions,
+                nonce_commitment=spec.nonce_commitment(nonce), exclusions=exclusions,
                 created_by_id=current_actor().id, created_at=utcnow())
     _flush_new_draw(draw)
+    # stored once, never rewritten: the record composes its ids from here (Core insert: the ~25 MB
+    # text is not kept in the session)
+    db.session.execute(insert(DrawCandidates.__table__).values(
+        draw_id=draw.id, strata=canonical_json(strata).decode("utf-8")))
     record("draw.commit", "draw", draw.id, after={
         "task": task.code, "kind": kind.value, "nonce_commitment": draw.nonce_commitment,
         "candidates": {s["name"]: len(s["ids"]) for s in strata},
@@ -414,7 +420,7 @@ def perform_draw(draw_id: int, *, witnesses: list[dict[str, str]], witness_entro
         ensure_ready_for_inspectors(task)
 
     strata = [spec.Stratum(name=s["name"], ids=tuple(s["ids"]), ratio=s.get("ratio"), count=s.get("count"))
-              for s in draw.candidates or []]
+              for s in candidate_strata(draw)]
     inputs = spec.DrawInputs(task=task.code, kind=draw.kind.value, strata=strata, nonce=draw.nonce,
                              witness_entropy=entropy)
     if draw.kind is DrawKind.INSPECTORS:
@@ -424,7 +430,10 @@ def perform_draw(draw_id: int, *, witnesses: list[dict[str, str]], witness_entro
     now = utcnow()
     rec = spec.build_record(inputs, created_at=now.astimezone(LOCAL_TZ).isoformat(timespec="seconds"),
                             witnesses=witnesses)
-    draw.record = json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
+    # the candidates are stored once (DrawCandidates, fixed at the commitment): the stored record
+    # leaves their ids out, and the hash of the full record's canonical JSON seals both together
+    draw.record_sha256 = hashlib.sha256(canonical_json(rec)).hexdigest()
+    draw.record = canonical_json(record_without_ids(rec)).decode("utf-8")
     draw.witnesses = witnesses
     draw.witness_entropy = rec["witness_entropy"]
     draw.candidates_digest = rec["candidates_digest"]
@@ -463,8 +472,9 @@ _SELECTION_SQL = {
         "INSERT INTO draw_selections (draw_id, task_id, object_id, stratum, position) "
         "SELECT :draw_id, :task_id, o.id, u.stratum, u.position - 1 "
         "FROM unnest(CAST(:codes AS text[]), CAST(:strata AS text[])) WITH ORDINALITY AS u(code, stratum, position) "
-        # LATERAL: one unique-index probe per selected code, never a scan of the registry
-        "JOIN LATERAL (SELECT id FROM inspected_objects WHERE code = u.code) o ON true"),
+        # LATERAL with LIMIT 1: one unique-index probe per selected code; without the LIMIT the
+        # planner flattens the subquery into a hash join over a scan of the whole registry
+        "JOIN LATERAL (SELECT id FROM inspected_objects WHERE code = u.code LIMIT 1) o ON true"),
     "sqlite": (
         "INSERT INTO draw_selections (draw_id, task_id, object_id, stratum, position) "
         "SELECT :draw_id, :task_id, o.id, json_extract(j.value, '$[1]'), CAST(j.key AS INTEGER) "
@@ -619,12 +629,93 @@ def void_draw(draw_id: int, *, reason: str) -> Draw:
 # -- records ----------------------------------------------------------------------------------
 
 
-def full_record(draw: Draw) -> dict[str, Any]:
-    """Return the full draw-v1 record and log the view. Raises 404 before the draw is final."""
+def canonical_json(value: Any) -> bytes:
+    """The canonical JSON of a record (or candidate list) as UTF-8: compact, non-ASCII as is, keys in
+    insertion order — byte for byte ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``
+    (tests/draws/test_record_storage.py proves it), written by orjson, ~5× faster on a 25 MB
+    candidate list."""
+    return orjson.dumps(value)
+
+
+def _candidates_text(draw_id: int) -> str | None:
+    return db.session.execute(
+        select(DrawCandidates.strata).where(DrawCandidates.draw_id == draw_id)).scalar_one_or_none()
+
+
+def candidate_strata(draw: Draw) -> list[dict[str, Any]]:
+    """The candidates fixed at the commitment: [{"name", "ratio"|"count", "ids"}] in the task's order."""
+    body = _candidates_text(draw.id)
+    return orjson.loads(body) if body else []
+
+
+def record_without_ids(rec: dict[str, Any]) -> dict[str, Any]:
+    """The record as stored in ``Draw.record``: every field, but no candidate ``ids`` in the strata."""
+    out = dict(rec)
+    out["strata"] = [{k: v for k, v in s.items() if k != "ids"} for s in rec["strata"]]
+    return out
+
+
+def _compose(stored: dict[str, Any], candidates: list[dict[str, Any]]) -> dict[str, Any]:
+    """Put the candidates' ids back into the stored record, in draw-v1's field order."""
+    if len(stored.get("strata", [])) != len(candidates):
+        return stored  # cannot be the sealed record; the hash check refuses it
+    rec = dict(stored)
+    strata = []
+    for entry, cand in zip(stored["strata"], candidates, strict=True):
+        if cand.get("name") != entry.get("name"):
+            return stored  # likewise: these candidates are not the ones drawn
+        out: dict[str, Any] = {}
+        for key, value in entry.items():
+            if key == "selected":
+                out["ids"] = cand.get("ids", [])
+            out[key] = value
+        strata.append(out)
+    rec["strata"] = strata
+    return rec
+
+
+def record_parts(draw: Draw) -> tuple[dict[str, Any], bytes]:
+    """Return the full draw-v1 record of a final draw and its canonical JSON bytes, composed from
+    the stored record and the candidates and checked against the SHA-256 taken at the draw.
+
+    Raises 404 ``record_not_ready`` before the draw is final and 500 ``draw_record_altered`` when
+    the stored evidence no longer matches that hash (nothing stored may change after a draw).
+    """
     if draw.status is not DrawStatus.FINAL or not draw.record:
         raise NotFound("record_not_ready", _("该抽取尚未完成，没有抽取记录。"))
+    return _sealed(draw.id, draw.status, draw.record, _candidates_text(draw.id), draw.record_sha256)
+
+
+def _sealed(draw_id: int, status: DrawStatus, stored: str | None, candidates: str | None,
+            sha: str | None) -> tuple[dict[str, Any], bytes]:
+    if status is not DrawStatus.FINAL or not stored:
+        raise NotFound("record_not_ready", _("该抽取尚未完成，没有抽取记录。"))
+    try:
+        rec = _compose(orjson.loads(stored), orjson.loads(candidates) if candidates else [])
+        body = canonical_json(rec)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError, AttributeError, KeyError, TypeError) as exc:
+        raise _altered(draw_id) from exc
+    if not sha or hashlib.sha256(body).hexdigest() != sha:
+        raise _altered(draw_id)
+    return rec, body
+
+
+def _altered(draw_id: int) -> DomainError:
+    return DomainError("draw_record_altered", _(
+        "抽取记录（编号 %(id)s）与抽取时保存的校验值不一致：存储的记录或候选名单被改动过。"
+        "请勿使用该记录，并立即报告系统管理员和审计人员。", id=draw_id), status=500, draw_id=draw_id)
+
+
+def draw_record(draw: Draw) -> dict[str, Any]:
+    """Return the full draw-v1 record of a final draw (composed and checked, see ``record_parts``)."""
+    return record_parts(draw)[0]
+
+
+def full_record(draw: Draw) -> dict[str, Any]:
+    """Return the full draw-v1 record and log the view. Raises 404 before the draw is final."""
+    rec = draw_record(draw)
     record("draw.view_record", "draw", draw.id, after={"what": "full_record"})
-    return json.loads(draw.record)
+    return rec
 
 
 def public_record(draw: Draw) -> dict[str, Any]:
@@ -633,7 +724,7 @@ def public_record(draw: Draw) -> dict[str, Any]:
     if draw.status is not DrawStatus.FINAL or not draw.record or task is None \
             or task.status is not TaskStatus.VISITS_OVER:
         raise NotFound("record_not_public", _("检查结束前抽取记录不公开。"))
-    return spec.public_record(json.loads(draw.record))
+    return spec.public_record(draw_record(draw))
 
 
 def _safe(name: str) -> str:
@@ -641,16 +732,21 @@ def _safe(name: str) -> str:
 
 
 def export_records(directory: Path) -> list[Path]:
-    """Write every final draw's full record as ``<task code>-<kind>.json``; return the paths."""
+    """Write every final draw's full record as ``<task code>-<kind>.json`` (its canonical JSON, the
+    bytes whose hash was sealed at the draw); return the paths. Raises 500 ``draw_record_altered``
+    at the first stored record that no longer matches its hash."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     rows = db.session.execute(
-        select(Task.code, Draw.kind, Draw.record).join(Task, Task.id == Draw.task_id)
+        select(Draw.id, Task.code, Draw.kind).join(Task, Task.id == Draw.task_id)
         .where(Draw.status == DrawStatus.FINAL).order_by(Task.code, Draw.kind)
     ).all()
-    for code, kind, body in rows:
-        path = directory / f"{_safe(code)}-{kind.value}.json"
-        path.write_text(body, encoding="utf-8")
+    for draw_id, code, kind in rows:  # one draw (up to ~25 MB of candidates) in memory at a time
+        d = Draw.__table__.c
+        status, stored, sha = db.session.execute(
+            select(d.status, d.record, d.record_sha256).where(d.id == draw_id)).one()
+        body = _sealed(draw_id, DrawStatus(status), stored, _candidates_text(draw_id), sha)[1]
+        (path := directory / f"{_safe(code)}-{kind.value}.json").write_bytes(body)
         paths.append(path)
     return paths
 

@@ -165,11 +165,12 @@ def _screen_context(draw: Draw, *, form: dict | None = None, errors: dict | None
     ctx: dict = {"draw": draw, "task": task, "can_operate": operate, "can_view_lists": lists,
                  "form": form or {}, "errors": errors or {}, "rep_roles": services.REPRESENTATIVE_ROLES,
                  "required": services.REQUIRED_WITNESSES, "required_labels": services.REQUIRED_LABELS,
-                 "limit": SCREEN_LIMIT, "strata": [], "teams": None}
-    if draw.status is DrawStatus.FINAL and draw.record:
-        import json
-
-        rec = json.loads(draw.record)
+                 "limit": SCREEN_LIMIT, "strata": [], "teams": None, "candidate_counts": []}
+    if draw.status is not DrawStatus.FINAL or not draw.record:
+        ctx["candidate_counts"] = [(s["name"], len(s["ids"])) for s in services.candidate_strata(draw)]
+    else:
+        rec = services.draw_record(draw)  # composed and checked against the hash sealed at the draw
+        ctx["candidate_counts"] = [(s["name"], len(s["ids"])) for s in rec["strata"]]
         ctx["seed"] = rec["seed"]
         strata = [{"name": s["name"], "ratio": s.get("ratio"), "count": s.get("count"), "N": len(s["ids"]),
                    "selected": s["selected"]} for s in rec["strata"]]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 
 from server.audit.services import set_actor
-from server.draws import spec
+from server.draws import services, spec
 from server.draws.demo import DEMO_TASK_CODE, load_demo_draws
 from server.draws.models import DrawStatus
 from server.draws.services import task_draws
@@ -27,5 +25,5 @@ def test_demo_task_has_both_draws_final_and_verifiable(app):
     assert [(d.kind.value, d.status) for d in draws] == [("objects", DrawStatus.FINAL),
                                                          ("inspectors", DrawStatus.FINAL)]
     for d in draws:
-        assert spec.verify(json.loads(d.record)) == []
+        assert spec.verify(services.draw_record(d)) == []
     assert load_demo_draws() is None  # idempotent

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
@@ -100,7 +99,7 @@ def test_teams_leaders_and_visits(make_inspector, depts, drawn_task, draw_inspec
     db.session.add(TaskCheckItem(task_id=drawn_task.id, department_id=depts[0].id, check_item_id=item.id))
     db.session.commit()
     draw = draw_inspectors(drawn_task)
-    rec = json.loads(draw.record)
+    rec = services.draw_record(draw)
     assert spec.verify(rec) == []
     assert rec["lead_stratum"] == "武陟县商务局" and rec["teams"] == 2
     assert rec["objects"] == services.selected_object_codes(drawn_task)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from decimal import Decimal
 
@@ -33,7 +32,7 @@ def test_selection_size_is_ceil_ratio_times_n(make_task, depts, bulk_objects, dr
     task = make_task(depts[0], [depts[1]], accepted=True,
                      strata=[{"name": "B", "ratio": "0.03"}, {"name": "C", "ratio": "0.1"}])
     draw = draw_objects(task)
-    rec = json.loads(draw.record)
+    rec = services.draw_record(draw)
     sizes = {s["name"]: len(s["selected"]) for s in rec["strata"]}
     assert sizes == {"B": 30, "C": 1}
     assert sizes["B"] == math.ceil(Decimal("0.03") * 1000)
@@ -45,7 +44,7 @@ def test_final_record_verifies_and_locks_the_list(make_task, depts, bulk_objects
     task = make_task(depts[0], [depts[1]], accepted=True,
                      strata=[{"name": "A", "ratio": "0.1"}, {"name": "D", "ratio": "0.2"}])
     draw = draw_objects(task, entropy="骰子 6 3 1")
-    rec = json.loads(draw.record)
+    rec = services.draw_record(draw)
     assert spec.verify(rec) == []
     assert draw.status is DrawStatus.FINAL
     assert rec["witnesses"] == [{"name": "王丽", "role": "承办"}, {"name": "赵强", "role": "技术操作"},
@@ -59,7 +58,7 @@ def test_locked_list_follows_record_order(make_task, depts, bulk_objects, draw_o
     bulk_objects(20, "A")
     task = make_task(depts[0], [depts[1]], accepted=True, strata=[{"name": "A", "ratio": "0.25"}])
     draw = draw_objects(task)
-    rec = json.loads(draw.record)
+    rec = services.draw_record(draw)
     assert services.selected_object_codes(task) == rec["strata"][0]["selected"]
 
 
@@ -67,7 +66,7 @@ def test_empty_stratum_is_recorded(make_task, depts, bulk_objects, draw_objects)
     bulk_objects(5, "A")
     task = make_task(depts[0], [depts[1]], accepted=True,
                      strata=[{"name": "A", "ratio": "0.2"}, {"name": "D", "ratio": "0.2"}])
-    rec = json.loads(draw_objects(task).record)
+    rec = services.draw_record(draw_objects(task))
     assert rec["strata"][1] == {"name": "D", "ratio": "0.2", "ids": [], "selected": []}
     assert spec.verify(rec) == []
 
@@ -80,7 +79,7 @@ def test_commitment_is_stored_before_the_draw(make_task, depts, bulk_objects):
     assert draw.status is DrawStatus.COMMITTED
     assert draw.record is None and draw.seed is None
     assert draw.nonce_commitment == spec.nonce_commitment(draw.nonce)
-    assert [len(s["ids"]) for s in draw.candidates] == [3]
+    assert [len(s["ids"]) for s in services.candidate_strata(draw)] == [3]
 
 
 def test_draw_on_unaccepted_task_is_refused(make_task, depts, bulk_objects):
@@ -223,4 +222,4 @@ def test_candidates_are_fixed_at_commitment(make_task, depts, bulk_objects, draw
     bulk_objects(3, "A")  # registered after the commitment: not a candidate of this draw
     draw = services.perform_draw(draw.id, witnesses=services.clean_witnesses(WITNESSES), witness_entropy="")
     db.session.commit()
-    assert len(json.loads(draw.record)["strata"][0]["selected"]) == 4
+    assert len(services.draw_record(draw)["strata"][0]["selected"]) == 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,3 +40,16 @@ def test_heap_and_sort_paths_agree():
     small = spec.select(seed, Stratum(name="B", ids=ids, count=100))  # heap path
     large = spec.select(seed, Stratum(name="B", ids=ids, count=4000))  # sort path
     assert large[:100] == small
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(texts, max_size=30), st.booleans())
+def test_duplicate_ids_are_refused_in_any_order(ids, in_order):
+    ids = sorted(ids) if in_order else ids
+    stratum = Stratum(name="A", ids=tuple(ids), ratio="0.5")
+    if len(set(ids)) == len(ids):
+        spec.check_strata([stratum])
+    else:
+        with pytest.raises(spec.DrawInputError) as err:
+            spec.check_strata([stratum])
+        assert err.value.code == "duplicate_id"

@@ -73,7 +73,7 @@ def test_draw_over_http_is_final_and_shows_commitment_and_result(client, login_a
     before = _audit("task.view_confidential")
     html = client.get(f"/draws/{draw.id}").get_data(as_text=True)
     assert draw.nonce_commitment in html and "6 2 5" in html
-    first = json.loads(draw.record)["strata"][0]["selected"][0]
+    first = services.draw_record(draw)["strata"][0]["selected"][0]
     assert first in html
     assert _audit("task.view_confidential") == before + 1
 
@@ -135,7 +135,7 @@ def test_auditor_downloads_full_record_and_the_view_is_logged(client, login_as, 
     login_as("auditor", Role.AUDITOR)
     resp = client.get(f"/api/draws/{draw.id}/record")
     assert resp.status_code == 200
-    assert resp.get_json() == json.loads(draw.record)
+    assert resp.get_json() == services.draw_record(draw)
     assert _audit("draw.view_record") == 1
 
 
@@ -153,7 +153,7 @@ def test_public_record_only_after_visits_are_over(client, task, draw_objects):
     db.session.commit()
     body = client.get(f"/api/public/draws/{draw.id}/record").get_json()
     assert [s["label"] for s in body["strata"]] == ["第1层", "第2层"]  # no risk class
-    assert sorted(body["selected"]) == sorted(c for s in json.loads(draw.record)["strata"] for c in s["selected"])
+    assert sorted(body["selected"]) == sorted(c for s in services.draw_record(draw)["strata"] for c in s["selected"])
     assert "ids" not in json.dumps(body["strata"])
 
 
