@@ -516,7 +516,7 @@ def bench(url: str, args, label: str) -> dict:
           f"sync photo upload at {100 * sink['wall'] / push['wall']:.0f} % of the sink's throughput")
     for name, ph in (("push", push), ("sink", sink)):
         print(f"CPU in the {name} phase ({ph['wall']:.1f} s wall, 2 cores = {2 * ph['wall']:.0f} CPU-s): server workers "
-              f"{ph['server_cpu_s']:.1f} s, PostgreSQL backends {ph['db_cpu_s']:.1f} s, benchmark clients {ph['cpu_s']:.1f} s; machine busy {100 * ph['busy']:.0f} %, "
+              f"{ph['server_cpu_s']:.1f} s, PostgreSQL backends open at the start {ph['db_cpu_s']:.1f} s, benchmark clients {ph['cpu_s']:.1f} s; machine busy {100 * ph['busy']:.0f} %, "
               f"load average {ph['load']:.2f}")
     return fig
 

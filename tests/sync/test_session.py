@@ -27,6 +27,13 @@ def test_bad_password_is_401_and_logged(field, client):
     assert client.get("/api/session").status_code == 401
 
 
+def test_nul_character_in_username_is_400_not_a_server_error(field, client):
+    resp = client.post("/api/session", json={"username": "insp\x00a1", "password": PASSWORD})
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "invalid_request"
+    assert "用户名" in resp.get_json()["error"]["message"]
+    assert client.get("/api/session").status_code == 401
+
+
 def test_login_form_post_is_415(field, client):
     resp = client.post("/api/session", data={"username": "insp_a1", "password": PASSWORD})
     assert resp.status_code == 415
