@@ -145,12 +145,14 @@ def _source_query(task: Task, columns: Iterable[Any]):
     """A Core select of ``columns`` over the task's candidate objects (before exclusions)."""
     o = InspectedObject.__table__.c
     stmt = select(*columns).select_from(InspectedObject.__table__)
+    if task.candidate_source in ("imported", "dispatched"):
+        # an imported list [001#9], or the share of a parent's locked list dispatched to this
+        # department by planning.services.dispatch_task [000#13]
+        tc = TaskCandidate.__table__.c
+        return stmt.join(TaskCandidate.__table__, tc.object_id == o.id).where(tc.task_id == task.id)
     if task.parent_task_id is not None:
         ds = DrawSelection.__table__.c
         return stmt.join(DrawSelection.__table__, ds.object_id == o.id).where(ds.task_id == task.parent_task_id)
-    if task.candidate_source == "imported":
-        tc = TaskCandidate.__table__.c
-        return stmt.join(TaskCandidate.__table__, tc.object_id == o.id).where(tc.task_id == task.id)
     return stmt.where(*_scope_conditions(task.scope or {}))
 
 

@@ -168,3 +168,21 @@ def test_dispatched_child_counts_as_its_parents_check(make_task, two_depts, make
     past_check(make_task(two_depts[0], [two_depts[1]], accepted=True, parent_task_id=parent.id), [obj])
     task = make_task(two_depts[0], [two_depts[1]], accepted=True)
     assert _codes(build_candidates(task)) == [obj.code]  # one check (drawn once, executed below), not two
+
+
+def test_dispatched_child_draws_only_the_objects_dispatched_to_it(make_task, make_department, make_object,
+                                                                  past_check):
+    from server.extensions import db
+    from server.planning.models import TaskCandidate
+
+    city = make_department("焦作市市场监督管理局", level=Level.CITY)
+    wuzhi = make_department("武陟县市场监督管理局", parent=city)
+    mine, theirs = make_object(), make_object()
+    parent = make_task(city, accepted=True)
+    past_check(parent, [mine, theirs])
+    child = make_task(wuzhi, accepted=True, parent_task_id=parent.id, candidate_source="dispatched")
+    db.session.add(TaskCandidate(task_id=child.id, object_id=mine.id))
+    db.session.commit()
+    cands = build_candidates(child)
+    assert _codes(cands) == [mine.code]
+    assert cands.source == "dispatched"
