@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from ..audit.services import diff, record, snapshot
-from ..core.errors import Conflict, DomainError, NotFound
+from ..core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..core.models import utcnow
 from ..extensions import db
 from ..org.models import Department, Kind
@@ -33,17 +33,6 @@ from .models import (
 )
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
-
-
-class ValidationFailed(DomainError):
-    """Several fields are wrong at once; ``details["fields"]`` maps each field to its message."""
-
-    status = 422
-
-    def __init__(self, errors: dict[str, str]):
-        first = next(iter(errors.values()))
-        super().__init__("invalid_input", first, fields=errors)
-        self.errors = errors
 
 
 # -- editions -------------------------------------------------------------------------------------

@@ -29,6 +29,18 @@ class DomainError(Exception):
         return body
 
 
+class ValidationFailed(DomainError):
+    """Several fields are wrong at once; ``details["fields"]`` maps each field to its message
+    (a form re-renders them next to the fields, with the user's input kept)."""
+
+    status = 422
+
+    def __init__(self, errors: dict[str, str]):
+        first = next(iter(errors.values()))
+        super().__init__("invalid_input", first, fields=errors)
+        self.errors = errors
+
+
 class NotFound(DomainError):
     status = 404
 

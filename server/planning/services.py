@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select
 
 from ..audit.services import diff, record, snapshot
 from ..auth.roles import Role
-from ..core.errors import Conflict, DomainError, Forbidden, NotFound
+from ..core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from ..core.models import utcnow
 from ..extensions import db
 from ..org.models import Department, Kind, Level
@@ -78,17 +78,6 @@ RATIO_RE = re.compile(r"^(?:0|[1-9]\d{0,2})(?:\.\d{1,6})?%?$")
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$")
 CODE_HEADERS = {"统一社会信用代码", "社会信用代码", "信用代码", "代码", "code", "credit_code", "uscc"}
 SCOPE_FLAGS = tuple(SCOPE_FLAG_LABELS)
-
-
-class ValidationFailed(DomainError):
-    """Several fields are wrong at once; ``details["fields"]`` maps each field to its message."""
-
-    status = 422
-
-    def __init__(self, errors: dict[str, str]):
-        first = next(iter(errors.values()))
-        super().__init__("invalid_input", first, fields=errors)
-        self.errors = errors
 
 
 # -- small parsers ---------------------------------------------------------------------------------
