@@ -18,7 +18,7 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate, select
 #: capability packages, in the order their blueprints and CLI groups are registered
 CAPABILITIES = (
     "core", "audit", "org", "auth", "catalog", "registry", "imports",
-    "planning", "draws", "teams", "visits", "fieldwork", "sync", "demo", "fieldapp",
+    "rules", "planning", "draws", "teams", "visits", "fieldwork", "sync", "demo", "fieldapp",
 )
 
 

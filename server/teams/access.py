@@ -104,3 +104,12 @@ def can_view_task_lists(user: Any, task: Task) -> bool:
 def log_confidential_view(task: Task, what: str) -> None:
     """Record an audit entry ``task.view_confidential`` saying what was viewed (flushed only)."""
     record("task.view_confidential", "task", task.id, after={"what": what, "status": task.status.value})
+
+
+def can_view_full_record(user: Any, task: Task) -> bool:
+    """True for those entitled to a draw's full record (seed, nonce, strata, per-stratum counts and
+    ratios, keys): the auditors and the task's initiators. Everybody else sees at most the totals and
+    commitments, and after the visits the public record (spec draw-v2 §6)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return user.has_role(Role.AUDITOR) or is_task_initiator(user, task)
