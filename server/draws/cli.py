@@ -10,13 +10,14 @@ from flask.cli import AppGroup
 
 from .spec import verify
 
-draw_cli = AppGroup("draw", help="Verifiable draws (spec draw-v1).")
+draw_cli = AppGroup("draw", help="Verifiable draws (spec draw-v2; draw-v1 records stay verifiable).")
 
 
 @draw_cli.command("verify")
 @click.argument("records", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def verify_command(records: tuple[Path, ...]) -> None:
-    """Recompute each draw-v1 record; print OK or the mismatches; exit 1 if any record fails."""
+    """Recompute each full draw record (draw-v1 or draw-v2, by its ``spec``); print OK or the
+    mismatches; exit 1 if any record fails."""
     failed = 0
     for path in records:
         try:
@@ -32,7 +33,7 @@ def verify_command(records: tuple[Path, ...]) -> None:
             for p in problems:
                 click.echo(f"  - {p}")
         else:
-            click.echo(f"{path}: OK ({record.get('kind')}, task {record.get('task')})")
+            click.echo(f"{path}: OK ({record.get('spec')}, {record.get('kind')}, task {record.get('task')})")
     if failed:
         raise SystemExit(1)
 

@@ -1,4 +1,10 @@
-"""draw-v1 (``../shared/specs/draw-v1.md``): compute and verify a draw from its inputs.
+"""draw-v2 and draw-v1 (``../shared/specs/draw-v2.md``, ``draw-v1.md``): compute and verify a draw.
+
+Every new draw is draw-v2: seed prefix ``draw-v2|``, key ``sha256hex(seed + ":" + id)`` (no stratum
+name), and the record carries ``record_sha256``, the SHA-256 of its canonical JSON (keys sorted,
+compact, UTF-8) without that field. draw-v1 records stay computable and verifiable: the verifier
+dispatches on ``spec``. ``public_record`` gives the §6 public form (v1 and v2 alike): no nonce, no
+seed, no strata, selected ids sorted by id.
 
 Pure Python on purpose: anyone holding a record can recompute the draw with SHA-256 alone, and
 this module is the project's reference for that. Nothing here touches the database.
@@ -9,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
+import json
 import operator
 import re
 import secrets
@@ -18,13 +25,22 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Context, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-SPEC = "draw-v1"
+try:  # optional: canonical_json falls back to the standard library with the same bytes
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None
+
+SPEC_V1 = "draw-v1"
+SPEC_V2 = "draw-v2"
+#: the spec of every new draw
+SPEC = SPEC_V2
+SPECS = (SPEC_V1, SPEC_V2)
 KINDS = ("objects", "inspectors")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class DrawInputError(ValueError):
-    """Inputs that draw-v1 does not accept; ``code`` is stable."""
+    """Inputs that draw-v1/draw-v2 do not accept; ``code`` is stable."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -141,9 +157,27 @@ def candidates_digest(strata: Iterable[Stratum]) -> str:
     return h.hexdigest()
 
 
-def compute_seed(task: str, kind: str, digest: str, nonce: str, witness_entropy: str) -> str:
-    """§3."""
-    return sha256hex(f"draw-v1|{task}|{kind}|{digest}|{nonce}|{witness_entropy}")
+def _check_version(version: str) -> None:
+    if version not in SPECS:
+        raise DrawInputError("bad_spec", f"spec must be one of {SPECS}, not {version!r}")
+
+
+def compute_seed(task: str, kind: str, digest: str, nonce: str, witness_entropy: str,
+                 version: str = SPEC) -> str:
+    """draw-v1 §3 / draw-v2 change 1: the spec name (``draw-v1`` or ``draw-v2``) prefixes the seed."""
+    _check_version(version)
+    return sha256hex(f"{version}|{task}|{kind}|{digest}|{nonce}|{witness_entropy}")
+
+
+def key_prefix(seed: str, stratum_name: str, version: str = SPEC) -> str:
+    """What is hashed before the id: draw-v1 ``seed:stratum:``, draw-v2 ``seed:`` (no stratum)."""
+    _check_version(version)
+    return f"{seed}:{stratum_name}:" if version == SPEC_V1 else f"{seed}:"
+
+
+def key(seed: str, stratum_name: str, ident: str, version: str = SPEC) -> int:
+    """The integer key of one candidate (draw-v1 §4 / draw-v2 change 2)."""
+    return int(sha256hex(key_prefix(seed, stratum_name, version) + ident), 16)
 
 
 def _utf8(ident: str) -> bytes:
@@ -202,12 +236,14 @@ def _first(ids: Sequence[str], n: int, prefix: str) -> list[str]:
     return [k[32:].decode("utf-8") for k in best]
 
 
-def select(seed: str, stratum: Stratum) -> list[str]:
-    """§4: sort by (key, id) ascending and take the first n, in that order."""
+def select(seed: str, stratum: Stratum, version: str = SPEC) -> list[str]:
+    """§4: sort by (key, id) ascending and take the first n, in that order; the key is the one of
+    ``version`` (draw-v2 by default)."""
+    prefix = key_prefix(seed, stratum.name, version)
     n = stratum.size()
     if n == 0:
         return []
-    return _first(stratum.ids, n, f"{seed}:{stratum.name}:")
+    return _first(stratum.ids, n, prefix)
 
 
 def match_objects(seed: str, objects: Sequence[str], teams: int) -> dict[int, list[str]]:
@@ -243,6 +279,8 @@ class DrawInputs:
     teams: int | None = None
     lead_stratum: str | None = None
     objects: list[str] = field(default_factory=list)
+    #: ``draw-v2`` for every new draw; ``draw-v1`` to recompute an old record
+    version: str = SPEC
 
 
 def compute(inputs: DrawInputs) -> dict[str, Any]:
@@ -250,15 +288,16 @@ def compute(inputs: DrawInputs) -> dict[str, Any]:
     inspectors teams, lead_stratum, objects and assignment."""
     if inputs.kind not in KINDS:
         raise DrawInputError("bad_kind", f"kind must be one of {KINDS}")
+    _check_version(inputs.version)
     check_strata(inputs.strata)
     entropy = normalise_entropy(inputs.witness_entropy)
     nonce_commitment(inputs.nonce)  # validates the nonce
     digest = candidates_digest(inputs.strata)
-    seed = compute_seed(inputs.task, inputs.kind, digest, inputs.nonce, entropy)
+    seed = compute_seed(inputs.task, inputs.kind, digest, inputs.nonce, entropy, inputs.version)
     strata_out = []
     selected: dict[str, list[str]] = {}
     for s in inputs.strata:
-        chosen = select(seed, s)
+        chosen = select(seed, s, inputs.version)
         selected[s.name] = chosen
         entry: dict[str, Any] = {"name": s.name}
         if s.ratio is not None:
@@ -290,10 +329,29 @@ def compute(inputs: DrawInputs) -> dict[str, Any]:
     return result
 
 
+def canonical_json(value: Any) -> bytes:
+    """draw-v2's canonical JSON: UTF-8, keys sorted, no insignificant whitespace, non-ASCII as is —
+    byte for byte ``json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))``."""
+    if _orjson is not None:  # same bytes, several times faster on a million candidates
+        try:
+            return _orjson.dumps(value, option=_orjson.OPT_SORT_KEYS)
+        except TypeError:  # e.g. an integer beyond 64 bits: the definition below decides
+            pass
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def record_sha256(record: Mapping[str, Any]) -> str:
+    """draw-v2 change 3: SHA-256 (hex) of the canonical full record without ``record_sha256``.
+    For a draw-v1 record (which has no such field) it is computed the same way (draw-v2 §6)."""
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
 def build_record(inputs: DrawInputs, *, created_at: str, witnesses: list[dict[str, str]]) -> dict[str, Any]:
-    """Return the full draw-v1 record (§6) for ``inputs``."""
+    """Return the full record (draw-v1 §6; for draw-v2 with ``record_sha256`` last) for ``inputs``."""
+    _check_version(inputs.version)
     record: dict[str, Any] = {
-        "spec": SPEC,
+        "spec": inputs.version,
         "task": inputs.task,
         "kind": inputs.kind,
         "created_at": created_at,
@@ -303,6 +361,8 @@ def build_record(inputs: DrawInputs, *, created_at: str, witnesses: list[dict[st
         "witnesses": witnesses,
     }
     record.update(compute(inputs))
+    if inputs.version == SPEC_V2:
+        record["record_sha256"] = record_sha256(record)
     return record
 
 
@@ -316,14 +376,25 @@ def inputs_from_record(record: Mapping[str, Any]) -> DrawInputs:
         task=record["task"], kind=record["kind"], strata=strata, nonce=record["nonce"],
         witness_entropy=record.get("witness_entropy", ""), teams=record.get("teams"),
         lead_stratum=record.get("lead_stratum"), objects=list(record.get("objects", [])),
+        version=record["spec"],
     )
 
 
 def verify(record: Mapping[str, Any]) -> list[str]:
     """Recompute a full record from its inputs; return the mismatches (empty when it verifies)."""
     problems: list[str] = []
-    if record.get("spec") != SPEC:
-        return [f"spec is {record.get('spec')!r}, not {SPEC!r}"]
+    if record.get("spec") not in SPECS:
+        return [f"spec is {record.get('spec')!r}, not one of {SPECS}"]
+    if record["spec"] == SPEC_V2:
+        got = record.get("record_sha256")
+        try:
+            want = record_sha256(record)
+        except (TypeError, ValueError) as exc:
+            return [f"cannot compute record_sha256: {exc}"]
+        if got != want:
+            problems.append(f"record_sha256 differs: record {got}, recomputed {want}")
+    elif "record_sha256" in record:
+        problems.append("a draw-v1 record has no record_sha256 field")
     try:
         inputs = inputs_from_record(record)
         if nonce_commitment(inputs.nonce) != record.get("nonce_commitment"):
@@ -348,22 +419,43 @@ def verify(record: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+#: the fields of the public record (draw-v2 §6), in this order
+PUBLIC_FIELDS = ("spec", "task", "kind", "created_at", "nonce_commitment", "witness_entropy", "witnesses",
+                 "candidates_digest", "record_sha256", "candidates_total", "selected_total", "selected")
+
+
+def public_witnesses(witnesses: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Roles and organisations of the people present; a name only where that person agreed
+    (``name_public: true`` in the witness entry — nobody has, unless recorded)."""
+    out = []
+    for w in witnesses:
+        entry = {"role": w.get("role", "")}
+        if w.get("organisation"):
+            entry["organisation"] = w["organisation"]
+        if w.get("name_public") is True and w.get("name"):
+            entry["name"] = w["name"]
+        out.append(entry)
+    return out
+
+
 def public_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """§6: what may be published once the visits are over — candidate counts under neutral labels
-    and the selected ids without strata (no credit-risk class can be read from it)."""
+    """draw-v2 §6, for draw-v1 and draw-v2 records alike: what may be published once the visits are
+    over. Totals only and the selected ids without strata, **sorted by id** (UTF-8 byte order, not
+    selection order). Never the nonce, the seed, keys, strata labels or counts, or the candidates;
+    ``record_sha256`` is the record's own for draw-v2 and computed from the full record for draw-v1."""
     selected = sorted((i for s in record["strata"] for i in s["selected"]), key=_utf8)
+    sha = record.get("record_sha256") if record["spec"] == SPEC_V2 else record_sha256(record)
     return {
         "spec": record["spec"],
         "task": record["task"],
         "kind": record["kind"],
         "created_at": record["created_at"],
         "nonce_commitment": record["nonce_commitment"],
-        "nonce": record["nonce"],
         "witness_entropy": record["witness_entropy"],
-        "witnesses": record["witnesses"],
+        "witnesses": public_witnesses(record.get("witnesses") or []),
         "candidates_digest": record["candidates_digest"],
-        "seed": record["seed"],
-        "strata": [{"label": f"第{k}层", "candidates": len(s["ids"])}
-                   for k, s in enumerate(record["strata"], start=1)],
+        "record_sha256": sha,
+        "candidates_total": sum(len(s["ids"]) for s in record["strata"]),
+        "selected_total": len(selected),
         "selected": selected,
     }

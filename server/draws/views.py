@@ -1,23 +1,44 @@
-"""Draw screens (a task's draws, preparing, the projected draw screen) and the record APIs.
+"""Draw screens (a task's draws, preparing, the projected draw screen, the confidential selection)
+and the record APIs.
 
 Operating a draw: the initiating department's task initiators / administrators and system
-administrators (:func:`services.can_operate`). Seeing the result lists is confidential until the
-visits are over (``server.teams.access``); every such view is audit-logged.
+administrators (:func:`services.can_operate`). What each one sees (spec draw-v2):
+
+* the projected screen ``/draws/<id>``: the task, the commitment, the entropy as entered, totals
+  and that the draw is final — never per-stratum counts or ratios, the seed, or the selection;
+* the selection ``/draws/<id>/selection``: the confidential task view, for whom
+  ``access.visible_team_ids`` allows (a team member: their own team), logged;
+* the full record (seed, nonce, strata, per-stratum counts, ratios): only
+  ``access.can_view_full_record`` (auditors, the task's initiators), logged;
+* the public record (§6): anyone, once the task's visits are over.
+
+Every response that carries confidential data is ``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..audit.services import history
-from ..auth.roles import Role, roles_required
-from ..core.errors import DomainError
+from ..auth.roles import Role
+from ..core.errors import DomainError, wants_json
 from ..planning.models import TaskStatus
+from ..rules.services import get_rules
 from ..teams import access
 from . import services
-from .candidates import REASON_LABELS
+from .candidates import REASON_LABELS, confirmation_from_form, registry_state
 from .models import Draw, DrawKind, DrawStatus
 
 bp = Blueprint("draws", __name__, template_folder="templates", static_folder="static",
@@ -67,6 +88,14 @@ def _require_operate(task) -> None:
         abort(403)
 
 
+def _no_store(response):
+    """Mark a response that carries (or may carry) confidential data as never to be cached."""
+    response = make_response(response)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
 @bp.get("/tasks/<int:task_id>/draws")
 @login_required
 def task_draws(task_id: int):
@@ -74,13 +103,14 @@ def task_draws(task_id: int):
     task = services.get_task(task_id)
     operate, lists = _require_view(task)
     draws = services.task_draws(task)
-    return render_template(
+    return _no_store(render_template(
         "draws/task_draws.html", task=task, draws=draws, can_operate=operate, can_view_lists=lists,
+        can_view_full=access.can_view_full_record(current_user, task),
         objects_live=services.live_draw(task, DrawKind.OBJECTS),
         inspectors_live=services.live_draw(task, DrawKind.INSPECTORS),
         pending=services.not_accepted_departments(task), history=history("task", task.id, limit=50),
         users=_user_names(draws),
-    )
+    ))
 
 
 def _user_names(draws: list[Draw]) -> dict[int, str]:
@@ -114,8 +144,16 @@ def prepare_objects(task_id: int):
     rows = [{"name": s["name"], "ratio": s.get("ratio"), "count": s.get("count"), "N": len(s["ids"]),
              "n": Stratum(name=s["name"], ids=tuple(s["ids"]), ratio=s.get("ratio"), count=s.get("count")).size()}
             for s in cands.strata]
-    return render_template("draws/prepare_objects.html", task=task, rows=rows, excluded=excluded,
-                           excluded_total=total, page=page, pages=pages, source=cands.source)
+    totals = {"N": sum(r["N"] for r in rows), "n": sum(r["n"] for r in rows)}
+    # per-stratum counts and ratios, and why objects were left out (e.g. no risk class), are for
+    # those entitled to the full record; any other operator (a system administrator) sees totals
+    full = access.can_view_full_record(current_user, task)
+    if not full:
+        rows, excluded = [], []
+    return _no_store(render_template(
+        "draws/prepare_objects.html", task=task, rows=rows, totals=totals, can_view_full=full,
+        excluded=excluded, excluded_total=total, page=page, pages=pages, source=cands.source,
+        registry=registry_state(task), rules=get_rules()))
 
 
 @bp.post("/tasks/<int:task_id>/draws/objects/commit")
@@ -124,7 +162,13 @@ def commit_objects(task_id: int):
     """Fix the candidates and show the nonce commitment on the draw screen."""
     task = services.get_task(task_id)
     _require_operate(task)
-    draw = services.commit_object_draw(task)
+    try:
+        draw = services.commit_object_draw(task, registry=confirmation_from_form(request.form))
+    except DomainError as err:  # confirm the registries' state again, on the page that shows it
+        if err.code not in ("registry_not_confirmed", "registry_changed") or wants_json():
+            raise
+        flash(err.message, "error")
+        return redirect(url_for("draws.prepare_objects", task_id=task.id))
     return redirect(url_for("draws.screen", draw_id=draw.id))
 
 
@@ -160,46 +204,72 @@ def commit_inspectors(task_id: int):
 
 
 def _screen_context(draw: Draw, *, form: dict | None = None, errors: dict | None = None) -> dict:
+    """What the projected screen shows: the task, the commitment, the witnesses and their entropy,
+    totals and the status — nothing from which a list or a risk class could be rebuilt."""
     task = services.get_task(draw.task_id)
     operate, lists = _require_view(task)
     ctx: dict = {"draw": draw, "task": task, "can_operate": operate, "can_view_lists": lists,
+                 "can_view_full": access.can_view_full_record(current_user, task),
                  "form": form or {}, "errors": errors or {}, "rep_roles": services.REPRESENTATIVE_ROLES,
                  "required": services.REQUIRED_WITNESSES, "required_labels": services.REQUIRED_LABELS,
-                 "limit": SCREEN_LIMIT, "strata": [], "teams": None, "candidate_counts": []}
+                 "candidates_total": None, "selected_total": None, "teams_total": None}
     if draw.status is not DrawStatus.FINAL or not draw.record:
-        ctx["candidate_counts"] = [(s["name"], len(s["ids"])) for s in services.candidate_strata(draw)]
+        ctx["candidates_total"] = sum(len(s["ids"]) for s in services.candidate_strata(draw))
     else:
         rec = services.draw_record(draw)  # composed and checked against the hash sealed at the draw
-        ctx["candidate_counts"] = [(s["name"], len(s["ids"])) for s in rec["strata"]]
-        ctx["seed"] = rec["seed"]
-        strata = [{"name": s["name"], "ratio": s.get("ratio"), "count": s.get("count"), "N": len(s["ids"]),
-                   "selected": s["selected"]} for s in rec["strata"]]
-        ctx["strata"] = strata
-        if lists:
-            visible = access.visible_team_ids(current_user, task)
-            if draw.kind is DrawKind.OBJECTS:
-                if visible is None:
-                    shown = [c for s in strata for c in s["selected"][:SCREEN_LIMIT]]
-                    ctx["names"] = services.object_labels(shown)
-                    access.log_confidential_view(task, f"draw {draw.id}: selected objects")
-                else:
-                    ctx["names"] = None  # members see their own team's objects on the teams screen
-            else:
-                overview = services.team_overview(task)
-                if visible is not None:
-                    overview = [t for t in overview if t["team"].id in visible]
-                ctx["teams"] = overview
-                ctx["leader_cert"] = {int(k): v["leader"] for k, v in rec["assignment"].items()}
-                access.log_confidential_view(task, f"draw {draw.id}: teams and matched objects")
+        ctx["candidates_total"] = sum(len(s["ids"]) for s in rec["strata"])
+        ctx["selected_total"] = sum(len(s["selected"]) for s in rec["strata"])
+        ctx["record_sha256"] = draw.record_sha256 if rec.get("spec") == "draw-v2" else None
+        if draw.kind is DrawKind.INSPECTORS:
+            ctx["teams_total"] = rec.get("teams")
     return ctx
 
 
 @bp.get("/draws/<int:draw_id>")
 @login_required
 def screen(draw_id: int):
-    """The projected draw screen: commitment, witnesses, entropy, then the result."""
+    """The projected draw screen: commitment, witnesses, entropy, then the totals of the result."""
     draw = services.get_draw(draw_id)
-    return render_template("draws/screen.html", **_screen_context(draw))
+    return _no_store(render_template("draws/screen.html", **_screen_context(draw)))
+
+
+@bp.get("/draws/<int:draw_id>/selection")
+@login_required
+def selection(draw_id: int):
+    """The confidential result of a final draw: the selected objects (all of them for those who see
+    every team; a team member the objects of their own team) or the teams with members and matched
+    objects. Strata (risk classes) only for those entitled to the full record. Logged."""
+    draw = services.get_draw(draw_id)
+    task = services.get_task(draw.task_id)
+    visible = access.visible_team_ids(current_user, task)
+    if visible is not None and not visible:
+        abort(403)
+    if draw.status is not DrawStatus.FINAL or not draw.record:
+        abort(404)
+    rec = services.draw_record(draw)
+    full = access.can_view_full_record(current_user, task)
+    ctx: dict = {"draw": draw, "task": task, "can_view_full": full, "limit": SCREEN_LIMIT,
+                 "objects": None, "teams": None}
+    if draw.kind is DrawKind.OBJECTS:
+        if visible is None:
+            rows = [(c, s["name"]) for s in rec["strata"] for c in s["selected"]]
+            if not full:  # no risk class, and not in selection order (which follows the keys)
+                rows = sorted((c, None) for c, _s in rows)
+        else:  # a member: the objects their team visits
+            rows = sorted((v.object.code, None) for t in services.team_overview(task)
+                          if t["team"].id in visible for v in t["visits"])
+        shown = rows[:SCREEN_LIMIT]
+        names = services.object_labels([c for c, _s in shown])
+        ctx["objects"] = [{"code": c, "name": names.get(c, ""), "stratum": s} for c, s in shown]
+        ctx["objects_total"] = len(rows)
+        access.log_confidential_view(task, f"draw {draw.id}: selected objects")
+    else:
+        overview = services.team_overview(task)
+        if visible is not None:
+            overview = [t for t in overview if t["team"].id in visible]
+        ctx["teams"] = overview
+        access.log_confidential_view(task, f"draw {draw.id}: teams and matched objects")
+    return _no_store(render_template("draws/selection.html", **ctx))
 
 
 def _witness_form() -> tuple[dict, dict, list]:
@@ -231,8 +301,8 @@ def perform(draw_id: int):
         if err.details.get("field"):
             errors[err.details["field"]] = err.message
         draw = services.get_draw(draw_id)
-        return render_template("draws/screen.html", **_screen_context(draw, form=form, errors=errors),
-                               error=err.message), err.status
+        return _no_store((render_template("draws/screen.html", **_screen_context(draw, form=form, errors=errors),
+                                          error=err.message), err.status))
     flash(_("抽取完成，结果已锁定。"), "success")
     return redirect(url_for("draws.screen", draw_id=draw.id))
 
@@ -249,8 +319,8 @@ def void(draw_id: int):
         if err.code != "void_reason_required":
             raise
         draw = services.get_draw(draw_id)
-        return render_template("draws/screen.html", **_screen_context(draw, errors={"reason": err.message}),
-                               error=err.message), err.status
+        return _no_store((render_template("draws/screen.html", **_screen_context(draw, errors={"reason": err.message}),
+                                          error=err.message), err.status))
     flash(_("已作废该抽取。可以重新生成承诺值。"), "success")
     return redirect(url_for("draws.task_draws", task_id=task.id))
 
@@ -259,15 +329,21 @@ def void(draw_id: int):
 
 
 @bp.get("/api/draws/<int:draw_id>/record")
-@roles_required(Role.AUDITOR, Role.SYSTEM_ADMIN)
+@login_required
 def api_record(draw_id: int):
-    """The full draw-v1 record (auditors and system administrators; the view is logged)."""
+    """The full record (draw-v1 or draw-v2): seed, nonce, strata and candidates. Only for those
+    entitled to it (``access.can_view_full_record``: auditors and the task's initiators; a system
+    administrator is refused); the view is logged; never cached."""
+    task = services.draw_task(draw_id)
+    if not access.can_view_full_record(current_user, task):
+        abort(403)
     draw = services.get_draw(draw_id)
-    return jsonify(services.full_record(draw))
+    return _no_store(jsonify(services.full_record(draw)))
 
 
 @bp.get("/api/public/draws/<int:draw_id>/record")
 def api_public_record(draw_id: int):
-    """The redacted public record, once the task's visits are over; 404 before."""
+    """The public record (draw-v2 §6, for draw-v1 and draw-v2 records), once the task's visits are
+    over; 404 before."""
     draw = services.get_draw(draw_id)
     return jsonify(services.public_record(draw))

@@ -87,15 +87,36 @@ def test_candidates_are_stored_once(drawn):
     assert [len(s["ids"]) for s in services.candidate_strata(drawn)] == [12, 4]
 
 
-def test_full_record_is_the_draw_v1_record_as_stored_before(drawn):
+def _sorted_record_sha(rec) -> str:
+    """draw-v2's record_sha256, from the spec's words (keys sorted, compact, UTF-8, without itself)."""
+    body = {k: v for k, v in rec.items() if k != "record_sha256"}
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+                          .encode("utf-8")).hexdigest()
+
+
+def test_full_record_of_a_new_draw_is_a_draw_v2_record(drawn):
     rec = services.draw_record(drawn)
-    assert list(rec) == RECORD_FIELDS
+    assert rec["spec"] == "draw-v2"
+    assert list(rec) == RECORD_FIELDS + ["record_sha256"]
     assert [list(s) for s in rec["strata"]] == [["name", "ratio", "ids", "selected"]] * 2
     assert spec.verify(rec) == []
     rebuilt = spec.build_record(spec.inputs_from_record(rec), created_at=rec["created_at"],
                                 witnesses=rec["witnesses"])
     assert _old_record_text(rebuilt) == _old_record_text(rec)
-    assert hashlib.sha256(_old_record_text(rec)).hexdigest() == drawn.record_sha256
+    assert rec["record_sha256"] == _sorted_record_sha(rec) == drawn.record_sha256
+
+
+def test_record_sha256_is_in_the_audit_log_at_the_draw(drawn):
+    entry = db.session.execute(select(AuditEntry).where(AuditEntry.action == "draw.final",
+                                                        AuditEntry.entity_id == str(drawn.id))).scalar_one()
+    text = json.dumps(entry.after, ensure_ascii=False)
+    assert entry.after["record_sha256"] == drawn.record_sha256 == services.draw_record(drawn)["record_sha256"]
+    assert entry.after["spec"] == "draw-v2" and entry.after["nonce_commitment"] == drawn.nonce_commitment
+    assert entry.after["candidates_total"] == 16 and entry.after["selected_total"] == 5
+    rec = services.draw_record(drawn)
+    for secret in (drawn.nonce, drawn.seed, "王丽", *[c for s in rec["strata"] for c in s["selected"]]):
+        assert secret not in text
+    assert '"A"' not in text and '"D"' not in text  # no per-stratum counts
 
 
 def test_inspector_record_is_composed_and_sealed(make_inspector, depts, task, drawn, draw_inspectors):
@@ -104,10 +125,48 @@ def test_inspector_record_is_composed_and_sealed(make_inspector, depts, task, dr
             make_inspector(dept)
     draw = draw_inspectors(task)
     rec = services.draw_record(draw)
-    assert list(rec) == RECORD_FIELDS + ["teams", "lead_stratum", "objects", "assignment"]
+    assert list(rec) == RECORD_FIELDS + ["teams", "lead_stratum", "objects", "assignment", "record_sha256"]
     assert [list(s) for s in rec["strata"]] == [["name", "count", "ids", "selected"]] * 2
     assert spec.verify(rec) == []
-    assert hashlib.sha256(_old_record_text(rec)).hexdigest() == draw.record_sha256
+    assert _sorted_record_sha(rec) == draw.record_sha256
+
+
+def _store_as_draw_v1(draw) -> dict:
+    """Turn a final draw into a draw-v1 draw exactly as the code before draw-v2 stored it: the record
+    without ids, sealed with the SHA-256 of the full record's compact JSON in field order."""
+    rec = services.draw_record(draw)
+    inputs = spec.inputs_from_record(rec)
+    inputs.version = "draw-v1"
+    old = spec.build_record(inputs, created_at=rec["created_at"], witnesses=rec["witnesses"])
+    _tamper(draw.id, record=orjson.dumps(services.record_without_ids(old)).decode(),
+            record_sha256=hashlib.sha256(_old_record_text(old)).hexdigest(), seed=old["seed"])
+    return old
+
+
+def test_a_stored_draw_v1_record_stays_valid_and_verifiable(runner, tmp_path, task, drawn):
+    old = _store_as_draw_v1(drawn)
+    rec = services.draw_record(db.session.get(Draw, drawn.id))
+    assert rec == old and rec["spec"] == "draw-v1" and spec.verify(rec) == []
+    result = runner.invoke(args=["draw", "export", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / f"{task.code}-objects.json"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == db.session.get(Draw, drawn.id).record_sha256
+    verify = runner.invoke(args=["draw", "verify", str(path)])
+    assert verify.exit_code == 0 and "OK (draw-v1" in verify.output
+
+
+def test_an_altered_draw_v1_record_is_still_refused(drawn):
+    old = _store_as_draw_v1(drawn)
+    old["strata"][0]["selected"].reverse()
+    _tamper(drawn.id, record=orjson.dumps(services.record_without_ids(old)).decode())
+    assert _altered(drawn.id).code == "draw_record_altered"
+
+
+def test_a_draw_v2_record_whose_own_hash_field_was_rewritten_is_refused(drawn):
+    stored = json.loads(drawn.record)
+    stored["record_sha256"] = "0" * 64
+    _tamper(drawn.id, record=json.dumps(stored, ensure_ascii=False, separators=(",", ":")))
+    assert _altered(drawn.id).code == "draw_record_altered"
 
 
 def test_changed_candidate_is_refused(drawn):
@@ -142,12 +201,14 @@ def test_changed_selection_in_the_stored_record_is_refused(drawn):
 
 
 def test_changed_entropy_with_a_new_hash_of_the_old_shape_is_still_refused(drawn):
-    """Rewriting the record and its hash together is caught by draw-v1 itself: the seed no longer
-    matches, so the composed record fails verification."""
+    """Rewriting the record and its hash together is caught by the spec itself: the seed no longer
+    matches, so the composed record fails verification (and its hash differs from the one in the
+    audit log at the draw)."""
     rec = services.draw_record(drawn)
     rec["witness_entropy"] = "1 1 1"
+    rec["record_sha256"] = _sorted_record_sha(rec)
     _tamper(drawn.id, record=orjson.dumps(services.record_without_ids(rec)).decode(),
-            record_sha256=hashlib.sha256(orjson.dumps(rec)).hexdigest())
+            record_sha256=rec["record_sha256"])
     assert spec.verify(services.draw_record(db.session.get(Draw, drawn.id))) != []
 
 
@@ -181,8 +242,8 @@ def test_export_writes_the_sealed_bytes(runner, tmp_path, task, drawn):
     result = runner.invoke(args=["draw", "export", str(tmp_path)])
     assert result.exit_code == 0, result.output
     body = (tmp_path / f"{task.code}-objects.json").read_bytes()
-    assert hashlib.sha256(body).hexdigest() == drawn.record_sha256
     assert json.loads(body) == services.draw_record(drawn)
+    assert json.loads(body)["record_sha256"] == _sorted_record_sha(json.loads(body)) == drawn.record_sha256
 
 
 def test_export_refuses_an_altered_record(runner, tmp_path, task, drawn):

@@ -1,5 +1,5 @@
-"""draw-v1 properties: the verifier reproduces every record, and any change to an input or the
-selection makes verification fail."""
+"""draw-v2 (every new draw) and draw-v1 (old records) properties: the verifier reproduces every
+record of either spec, and any change to an input or the selection makes verification fail."""
 
 from __future__ import annotations
 
@@ -25,13 +25,14 @@ ratio_strategy = st.sampled_from(["0.01", "0.03", "0.1", "0.2", "0.5", "0.333", 
 
 
 @st.composite
-def object_inputs(draw):
+def object_inputs(draw, version=spec.SPEC):
     names = draw(st.lists(st.sampled_from(["A", "B", "C", "D", "ALL", "低风险", "x"]), min_size=1,
                           max_size=4, unique=True))
     strata = [Stratum(name=n, ids=tuple(draw(ids_strategy)), ratio=draw(ratio_strategy)) for n in names]
     nonce = draw(st.binary(min_size=32, max_size=32)).hex()
     entropy = draw(st.text(max_size=30))
-    return DrawInputs(task="T-2026-001", kind="objects", strata=strata, nonce=nonce, witness_entropy=entropy)
+    return DrawInputs(task="T-2026-001", kind="objects", strata=strata, nonce=nonce, witness_entropy=entropy,
+                      version=version)
 
 
 @st.composite
@@ -54,6 +55,15 @@ def _record(inputs):
 @given(object_inputs())
 def test_verifier_reproduces_every_objects_record(inputs):
     record = json.loads(json.dumps(_record(inputs)))  # as stored and read back
+    assert record["spec"] == "draw-v2"
+    assert spec.verify(record) == []
+
+
+@settings(max_examples=80, deadline=None)
+@given(object_inputs(version="draw-v1"))
+def test_verifier_still_reproduces_every_draw_v1_record(inputs):
+    record = json.loads(json.dumps(_record(inputs)))
+    assert record["spec"] == "draw-v1" and "record_sha256" not in record
     assert spec.verify(record) == []
 
 
@@ -136,18 +146,48 @@ def test_selection_size_matches_exact_rational_ceiling(ratio, n_candidates):
     assert expected == math.ceil(Decimal(ratio) * n_candidates)
 
 
-def test_hand_checkable_case_from_the_spec():
-    inputs = DrawInputs(task="T", kind="objects", nonce="00" * 32, witness_entropy="",
+@pytest.mark.parametrize(("version", "key_middle"), [("draw-v1", ":A:"), ("draw-v2", ":")])
+def test_hand_checkable_case_from_the_spec(version, key_middle):
+    inputs = DrawInputs(task="T", kind="objects", nonce="00" * 32, witness_entropy="", version=version,
                         strata=[Stratum(name="A", ids=("x1", "x2", "x3", "x4"), ratio="0.5")])
     record = _record(inputs)
     lines = b"".join(sorted(f"A\t{i}\n".encode() for i in ("x1", "x2", "x3", "x4")))
     assert record["candidates_digest"] == hashlib.sha256(lines).hexdigest()
-    seed = hashlib.sha256(f"draw-v1|T|objects|{record['candidates_digest']}|{'00' * 32}|".encode()).hexdigest()
+    seed = hashlib.sha256(f"{version}|T|objects|{record['candidates_digest']}|{'00' * 32}|".encode()).hexdigest()
     assert record["seed"] == seed
     order = sorted(("x1", "x2", "x3", "x4"),
-                   key=lambda i: (int(hashlib.sha256(f"{seed}:A:{i}".encode()).hexdigest(), 16), i))
+                   key=lambda i: (int(hashlib.sha256(f"{seed}{key_middle}{i}".encode()).hexdigest(), 16), i))
     assert record["strata"][0]["selected"] == order[:2]
     assert record["nonce_commitment"] == hashlib.sha256(bytes(32)).hexdigest()
+
+
+def test_record_sha256_is_the_hash_of_the_sorted_compact_record_without_it():
+    inputs = DrawInputs(task="T", kind="objects", nonce="00" * 32, witness_entropy="骰子 6",
+                        strata=[Stratum(name="A", ids=("x1", "x2", "x3", "x4"), ratio="0.5")])
+    record = _record(inputs)
+    assert list(record)[-1] == "record_sha256"
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert record["record_sha256"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+texts = st.text(st.characters(blacklist_categories=("Cs",)))
+json_values = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | texts,
+                           lambda inner: st.lists(inner) | st.dictionaries(texts, inner), max_leaves=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(json_values)
+def test_canonical_json_fast_path_is_the_definition_byte_for_byte(value):
+    want = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    assert spec.canonical_json(value) == want
+
+
+def test_an_unknown_spec_is_refused():
+    with pytest.raises(spec.DrawInputError) as err:
+        spec.compute_seed("T", "objects", "0" * 64, "0" * 64, "", "draw-v3")
+    assert err.value.code == "bad_spec"
+    assert spec.verify({"spec": "draw-v3"}) == ["spec is 'draw-v3', not one of ('draw-v1', 'draw-v2')"]
 
 
 def test_a_float_ratio_is_refused():
@@ -162,16 +202,38 @@ def test_ratios_outside_zero_to_one_are_refused(ratio):
         spec.check_strata([Stratum(name="A", ids=("a",), ratio=ratio)])
 
 
-def test_public_record_hides_strata_and_candidates():
-    inputs = DrawInputs(task="T", kind="objects", nonce="ab" * 32, witness_entropy="3 5 6",
-                        strata=[Stratum(name="D", ids=("d1", "d2"), ratio="1"),
+@pytest.mark.parametrize("version", ["draw-v1", "draw-v2"])
+def test_public_record_has_exactly_the_fields_of_draw_v2_section_6(version):
+    inputs = DrawInputs(task="T", kind="objects", nonce="ab" * 32, witness_entropy="3 5 6", version=version,
+                        strata=[Stratum(name="D", ids=("d2", "d1"), ratio="1"),
                                 Stratum(name="A", ids=("a1", "a2", "a3"), ratio="0.5")])
-    public = spec.public_record(_record(inputs))
+    full = spec.build_record(inputs, created_at=CREATED, witnesses=[
+        *WITNESSES, {"name": "周敏", "role": "新闻媒体代表", "organisation": "县融媒体中心"}])
+    public = spec.public_record(full)
+    assert list(public) == ["spec", "task", "kind", "created_at", "nonce_commitment", "witness_entropy",
+                            "witnesses", "candidates_digest", "record_sha256", "candidates_total",
+                            "selected_total", "selected"]
+    assert public["spec"] == version
+    assert public["record_sha256"] == spec.record_sha256(full)  # computed from the full record for v1
+    assert public["candidates_total"] == 5 and public["selected_total"] == 4
+    a_selected = full["strata"][1]["selected"]
+    assert public["selected"] == sorted(["d1", "d2", *a_selected])  # sorted by id, not in draw order
+    # roles and organisations, no names (nobody agreed to publish theirs)
+    assert public["witnesses"] == [{"role": "承办"}, {"role": "技术操作"}, {"role": "监督"},
+                                   {"role": "新闻媒体代表", "organisation": "县融媒体中心"}]
     text = json.dumps(public, ensure_ascii=False)
-    assert '"D"' not in text and '"A"' not in text
-    assert [s["candidates"] for s in public["strata"]] == [2, 3]
-    assert "a3" not in public["selected"] or "a3" in _record(inputs)["strata"][1]["selected"]
-    assert set(public["selected"]) == {"d1", "d2", *_record(inputs)["strata"][1]["selected"]}
+    for secret in (full["nonce"], full["seed"], '"D"', '"A"', "王丽", '"ratio"', "strata", '"ids"'):
+        assert secret not in text
+    unselected = [i for i in ("a1", "a2", "a3") if i not in a_selected]
+    assert all(i not in public["selected"] for i in unselected)
+
+
+def test_public_record_names_a_witness_only_who_agreed():
+    inputs = DrawInputs(task="T", kind="objects", nonce="ab" * 32,
+                        strata=[Stratum(name="A", ids=("a1",), ratio="1")])
+    full = spec.build_record(inputs, created_at=CREATED, witnesses=[
+        {"name": "王丽", "role": "承办"}, {"name": "孙敏", "role": "市场主体代表", "name_public": True}])
+    assert spec.public_record(full)["witnesses"] == [{"role": "承办"}, {"role": "市场主体代表", "name": "孙敏"}]
 
 
 def test_flask_draw_verify_accepts_a_good_record_and_rejects_a_tampered_one(runner, tmp_path):

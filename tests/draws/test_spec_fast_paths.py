@@ -1,4 +1,4 @@
-"""The fast paths in spec.py give exactly what the plain reading of draw-v1 gives."""
+"""The fast paths in spec.py give exactly what the plain reading of draw-v1 / draw-v2 gives."""
 
 from __future__ import annotations
 
@@ -23,15 +23,17 @@ def test_candidates_digest_equals_line_by_line_definition(raw):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(texts, min_size=1, max_size=60, unique=True), st.integers(0, 60))
-def test_selection_equals_sorting_by_integer_key(ids, n):
+@given(st.lists(texts, min_size=1, max_size=60, unique=True), st.integers(0, 60),
+       st.sampled_from([("draw-v1", ":A:"), ("draw-v2", ":")]))
+def test_selection_equals_sorting_by_integer_key(ids, n, version):
     seed = "ab" * 32
     stratum = Stratum(name="A", ids=tuple(ids), count=n)
+    name, middle = version
 
     def key(i):
-        return int(hashlib.sha256(f"{seed}:A:{i}".encode()).hexdigest(), 16), i.encode()
+        return int(hashlib.sha256(f"{seed}{middle}{i}".encode()).hexdigest(), 16), i.encode()
 
-    assert spec.select(seed, stratum) == sorted(ids, key=key)[:min(n, len(ids))]
+    assert spec.select(seed, stratum, name) == sorted(ids, key=key)[:min(n, len(ids))]
 
 
 def test_heap_and_sort_paths_agree():

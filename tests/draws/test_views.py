@@ -43,12 +43,21 @@ def _audit(action: str) -> int:
                               .where(AuditEntry.action == action)).scalar_one()
 
 
+def registry_form(task) -> dict:
+    """The registries' confirmation the prepare page shows, ticked [000#11]."""
+    from server.draws.candidates import registry_state
+
+    state = registry_state(task)
+    return {"registry_confirmed": "1", "registry_as_of": state.as_of,
+            "registry_object_count": str(state.object_count), "registry_inspector_count": str(state.inspector_count)}
+
+
 WITNESS_FORM = {"operator": "王丽", "technical": "赵强", "supervisor": "刘洋", "witness_entropy": "6 2 5",
                 "rep_0_role": "新闻媒体代表", "rep_0_name": "周敏", "rep_0_organisation": "县融媒体中心"}
 
 
 def _run_draw_over_http(client, task) -> Draw:
-    resp = client.post(f"/tasks/{task.id}/draws/objects/commit")
+    resp = client.post(f"/tasks/{task.id}/draws/objects/commit", data=registry_form(task))
     assert resp.status_code == 302
     draw_id = int(resp.headers["Location"].rstrip("/").rsplit("/", 1)[1])
     resp = client.post(f"/draws/{draw_id}/perform", data=WITNESS_FORM)
@@ -71,16 +80,40 @@ def test_draw_over_http_is_final_and_shows_commitment_and_result(client, login_a
     assert draw.status is DrawStatus.FINAL
     assert draw.witnesses[-1] == {"name": "周敏", "role": "新闻媒体代表", "organisation": "县融媒体中心"}
     before = _audit("task.view_confidential")
-    html = client.get(f"/draws/{draw.id}").get_data(as_text=True)
-    assert draw.nonce_commitment in html and "6 2 5" in html
+    resp = client.get(f"/draws/{draw.id}")
+    html = resp.get_data(as_text=True)
+    assert draw.nonce_commitment in html and "6 2 5" in html and draw.record_sha256 in html
+    assert 'id="result-totals"' in html and "<strong>16</strong>" in html and "<strong>5</strong>" in html
     first = services.draw_record(draw)["strata"][0]["selected"][0]
-    assert first in html
+    assert first not in html and draw.seed not in html  # the projected screen: totals only
+    assert resp.headers["Cache-Control"] == "no-store"
+    # the selection is on the confidential view, for those who may see the lists; the view is logged
+    resp = client.get(f"/draws/{draw.id}/selection")
+    assert resp.status_code == 200 and first in resp.get_data(as_text=True)
+    assert resp.headers["Cache-Control"] == "no-store"
     assert _audit("task.view_confidential") == before + 1
+
+
+def test_projected_screen_shows_no_per_stratum_count_or_ratio(client, login_as, depts, task):
+    """A: 12 candidates at 0.25 (3 drawn), D: 4 at 0.5 (2 drawn): none of these appears, only 16 and 5."""
+    login_as("initiator", Role.TASK_INITIATOR, department=depts[0])
+    resp = client.post(f"/tasks/{task.id}/draws/objects/commit", data=registry_form(task))
+    draw_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+    committed = client.get(f"/draws/{draw_id}").get_data(as_text=True)
+    assert client.post(f"/draws/{draw_id}/perform", data=WITNESS_FORM).status_code == 302
+    final = client.get(f"/draws/{draw_id}").get_data(as_text=True)
+    for html in (committed, final):
+        assert "data-stratum" not in html
+        for per_stratum in ("<strong>12</strong>", "<strong>4</strong>", "<strong>3</strong>", "<strong>2</strong>",
+                            "3 / 12", "2 / 4", "0.25", "0.5", "比例"):
+            assert per_stratum not in html
+    assert "<strong>16</strong>" in committed
+    assert "<strong>16</strong>" in final and "<strong>5</strong>" in final
 
 
 def test_missing_witness_rerenders_form_with_input_kept(client, login_as, depts, task):
     login_as("initiator", Role.TASK_INITIATOR, department=depts[0])
-    resp = client.post(f"/tasks/{task.id}/draws/objects/commit")
+    resp = client.post(f"/tasks/{task.id}/draws/objects/commit", data=registry_form(task))
     draw_id = int(resp.headers["Location"].rsplit("/", 1)[1])
     resp = client.post(f"/draws/{draw_id}/perform", data={**WITNESS_FORM, "supervisor": ""})
     html = resp.get_data(as_text=True)
@@ -106,7 +139,7 @@ def test_unaccepted_task_commit_is_refused_over_http(client, login_as, depts, ta
 
 def test_void_over_http_shows_who_and_why(client, login_as, depts, task):
     user = login_as("initiator", Role.TASK_INITIATOR, department=depts[0])
-    resp = client.post(f"/tasks/{task.id}/draws/objects/commit")
+    resp = client.post(f"/tasks/{task.id}/draws/objects/commit", data=registry_form(task))
     draw_id = int(resp.headers["Location"].rsplit("/", 1)[1])
     assert client.post(f"/draws/{draw_id}/void", data={"reason": "监督人员缺席"}).status_code == 302
     html = client.get(f"/tasks/{task.id}/draws").get_data(as_text=True)
@@ -115,7 +148,7 @@ def test_void_over_http_shows_who_and_why(client, login_as, depts, task):
 
 def test_other_department_cannot_operate(client, login_as, make_department, task):
     login_as("stranger", Role.TASK_INITIATOR, department=make_department("武陟县农业农村局"))
-    assert client.post(f"/tasks/{task.id}/draws/objects/commit").status_code == 403
+    assert client.post(f"/tasks/{task.id}/draws/objects/commit", data=registry_form(task)).status_code == 403
     assert client.get(f"/tasks/{task.id}/draws").status_code == 403
     assert db.session.execute(select(func.count()).select_from(Draw)).scalar_one() == 0
 
@@ -139,22 +172,57 @@ def test_auditor_downloads_full_record_and_the_view_is_logged(client, login_as, 
     assert _audit("draw.view_record") == 1
 
 
-def test_record_api_refuses_other_roles(client, login_as, depts, task, draw_objects):
+@pytest.mark.parametrize("role", [Role.SYSTEM_ADMIN, Role.JOINT_OFFICE, Role.DEPT_HEAD, Role.REVIEWER,
+                                  Role.INSPECTOR, Role.TASK_INITIATOR])
+def test_record_api_refuses_those_not_entitled_to_the_full_record(client, login_as, make_department, depts, task,
+                                                                 draw_objects, role):
+    """Seed, nonce and strata: only auditors and the task's initiators; a system administrator, the
+    joint office and an initiator of another department get 403, and no view is logged."""
     draw = draw_objects(task)
-    login_as("initiator", Role.TASK_INITIATOR, department=depts[0])
+    login_as("someone", role, department=depts[1] if role is Role.DEPT_HEAD else make_department("武陟县农业农村局"))
     assert client.get(f"/api/draws/{draw.id}/record").status_code == 403
     assert _audit("draw.view_record") == 0
 
 
-def test_public_record_only_after_visits_are_over(client, task, draw_objects):
+def test_the_task_initiator_gets_the_full_record_never_cached(client, login_as, depts, task, draw_objects):
     draw = draw_objects(task)
-    assert client.get(f"/api/public/draws/{draw.id}/record").status_code == 404
+    login_as("initiator", Role.TASK_INITIATOR, department=depts[0])
+    resp = client.get(f"/api/draws/{draw.id}/record")
+    assert resp.status_code == 200 and resp.get_json()["seed"] == draw.seed
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert _audit("draw.view_record") == 1
+
+
+def test_anonymous_gets_no_full_record(client, task, draw_objects):
+    draw = draw_objects(task)
+    resp = client.get(f"/api/draws/{draw.id}/record")
+    assert resp.status_code in (302, 401, 403)  # to the login page, or refused
+    assert draw.seed not in resp.get_data(as_text=True)
+    assert _audit("draw.view_record") == 0
+
+
+PUBLIC_FIELDS = ["spec", "task", "kind", "created_at", "nonce_commitment", "witness_entropy", "witnesses",
+                 "candidates_digest", "record_sha256", "candidates_total", "selected_total", "selected"]
+
+
+def test_public_record_only_after_visits_are_over(client, login_as, task, draw_objects):
+    draw = draw_objects(task)
+    for status in (TaskStatus.OBJECTS_DRAWN, TaskStatus.INSPECTORS_DRAWN):
+        task.status = status
+        db.session.commit()
+        assert client.get(f"/api/public/draws/{draw.id}/record").status_code == 404
     task.status = TaskStatus.VISITS_OVER
     db.session.commit()
     body = client.get(f"/api/public/draws/{draw.id}/record").get_json()
-    assert [s["label"] for s in body["strata"]] == ["第1层", "第2层"]  # no risk class
-    assert sorted(body["selected"]) == sorted(c for s in services.draw_record(draw)["strata"] for c in s["selected"])
-    assert "ids" not in json.dumps(body["strata"])
+    assert sorted(body) == sorted(PUBLIC_FIELDS)  # exactly the fields of draw-v2 §6
+    full = services.draw_record(draw)
+    selected = [c for s in full["strata"] for c in s["selected"]]
+    assert body["selected"] == sorted(selected) and body["selected_total"] == 5 and body["candidates_total"] == 16
+    assert body["record_sha256"] == draw.record_sha256 and body["spec"] == "draw-v2"
+    assert all("name" not in w for w in body["witnesses"])  # nobody agreed to publish their name
+    text = json.dumps(body, ensure_ascii=False)
+    for secret in (draw.nonce, draw.seed, '"A"', '"D"', "ratio", "strata", "王丽"):
+        assert secret not in text
 
 
 def test_export_writes_records_that_verify(runner, tmp_path, task, draw_objects):
@@ -190,6 +258,8 @@ def test_inspector_screen_shows_teams_and_leaders(client, login_as, depts, task,
     draw_id = int(resp.headers["Location"].rsplit("/", 1)[1])
     assert client.post(f"/draws/{draw_id}/perform", data=WITNESS_FORM).status_code == 302
     html = client.get(f"/draws/{draw_id}").get_data(as_text=True)
+    assert 'data-team="0"' not in html and 'id="result-totals"' in html  # the projected screen: totals
+    html = client.get(f"/draws/{draw_id}/selection").get_data(as_text=True)
     assert 'data-team="0"' in html and "组长" in html
     assert services.get_task(task.id).status is TaskStatus.INSPECTORS_DRAWN
 
