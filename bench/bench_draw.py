@@ -157,6 +157,7 @@ def run(url: str, rows: int, label: str) -> dict:
     from server import create_app
     from server.audit.services import set_actor
     from server.draws import services, spec
+    from server.draws.candidates import registry_state
     from server.extensions import db
     from server.registry.models import InspectedObject
 
@@ -184,7 +185,7 @@ def run(url: str, rows: int, label: str) -> dict:
         read_s, read_cpu, read_n = _read_pairs()
 
         t0, c0 = time.perf_counter(), time.process_time()
-        draw = services.commit_object_draw(task)
+        draw = services.commit_object_draw(task, registry=registry_state(task))
         db.session.commit()
         t1, c1 = time.perf_counter(), time.process_time()
         draw = services.perform_draw(draw.id, witnesses=services.clean_witnesses(WITNESSES), witness_entropy="3 1 4 1 5")
@@ -204,7 +205,7 @@ def run(url: str, rows: int, label: str) -> dict:
         itask = _task("BENCH-INS", commerce, [samr], strata=[{"name": "ALL", "ratio": "0.01"}],
                       teams=200, members=2, scope={"statuses": ["active"], "industries": ["食品", "商贸", "建材"]})
         _check_items(itask, [commerce, samr])
-        odraw = services.commit_object_draw(itask)
+        odraw = services.commit_object_draw(itask, registry=registry_state(itask))
         services.perform_draw(odraw.id, witnesses=services.clean_witnesses(WITNESSES), witness_entropy="2")
         db.session.commit()
         itask = services.get_task(itask.id)

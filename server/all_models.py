@@ -9,5 +9,6 @@ from .imports import models as import_models  # noqa: F401
 from .org import models as org_models  # noqa: F401
 from .planning import models as planning_models  # noqa: F401
 from .registry import models as registry_models  # noqa: F401
+from .rules import models as rule_models  # noqa: F401
 from .teams import models as team_models  # noqa: F401
 from .visits import models as visit_models  # noqa: F401

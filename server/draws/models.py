@@ -61,11 +61,13 @@ class Draw(db.Model):
     exclusions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     candidates_digest: Mapped[str | None] = mapped_column(String(64))
     seed: Mapped[str | None] = mapped_column(String(64))
-    #: the draw-v1 record as JSON text without the candidates' ``ids`` (kept once, in DrawCandidates),
+    #: the full record (draw-v2; older draws draw-v1) as JSON text without the candidates' ``ids`` (kept once, in DrawCandidates),
     #: written once when the draw becomes final; the full record is composed from both by
     #: ``services.draw_record`` and checked against ``record_sha256``
     record: Mapped[str | None] = mapped_column(Text)
-    #: SHA-256 (hex) of the full record's canonical JSON (``services.canonical_json``), taken at the draw
+    #: taken at the draw: draw-v2 the record's ``record_sha256`` (``spec.record_sha256``: canonical JSON,
+    #: keys sorted, without that field; also in the ``draw.final`` audit entry); draw-v1 the SHA-256 of
+    #: the full record's compact JSON in field order (``services.canonical_json``)
     record_sha256: Mapped[str | None] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
@@ -73,6 +75,14 @@ class Draw(db.Model):
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     void_reason: Mapped[str | None] = mapped_column(Text)
+    #: the registries' state the initiator confirmed before an objects draw was committed [000#11]
+    #: (``candidates.RegistryState``): their newest change, the objects of the task's candidate
+    #: source and the on-duty inspectors of its departments; who confirmed it and when
+    registry_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    registry_object_count: Mapped[int | None] = mapped_column(Integer)
+    registry_inspector_count: Mapped[int | None] = mapped_column(Integer)
+    registry_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    registry_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class DrawCandidates(db.Model):

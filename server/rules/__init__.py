@@ -10,4 +10,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the rules' blueprint and CLI when they exist (filled in by the rules work)."""
+    """Register the rules screen (``/admin/rules``) and the ``flask rules`` commands."""
+    from .cli import rules_cli
+    from .views import bp
+
+    app.register_blueprint(bp)
+    app.cli.add_command(rules_cli)

@@ -63,9 +63,10 @@ def past_check(app):
 def draw_objects(app):
     """Commit and perform the objects draw of ``task``; return the final draw (committed)."""
     from server.draws import services
+    from server.draws.candidates import registry_state
 
     def run(task, entropy: str = "3 5 2 6"):
-        draw = services.commit_object_draw(task)
+        draw = services.commit_object_draw(task, registry=registry_state(task))
         db.session.commit()
         draw = services.perform_draw(draw.id, witnesses=services.clean_witnesses(WITNESSES),
                                      witness_entropy=entropy)

@@ -105,7 +105,10 @@ def test_complaints_below_threshold_are_capped(make_task, two_depts, make_object
 
 
 def test_complaint_threshold_is_configurable(app, make_task, two_depts, make_object, past_check):
-    app.config["DRAW_COMPLAINT_THRESHOLD"] = 5
+    from server.rules.services import update_rules
+
+    update_rules({"complaint_threshold": "5"})  # a rule in the database, no longer a config key
+    db.session.commit()
     obj = make_object(complaint_count=3)
     _checked_twice(make_task, past_check, two_depts, obj)
     task = make_task(two_depts[0], [two_depts[1]], accepted=True)
@@ -132,10 +135,13 @@ def test_check_by_same_level_department_does_not_exclude(make_task, two_depts, m
     assert build_candidates(task).excluded == []
 
 
-def test_object_without_risk_class_is_listed_as_excluded(make_task, two_depts, bulk_objects):
+def test_object_without_risk_class_is_a_candidate_of_its_own_stratum(make_task, two_depts, bulk_objects):
+    # [000#4]: never silently never-drawn; a task saved before the U stratum existed gets it appended
     unclassified = bulk_objects(1, None)
     task = make_task(two_depts[0], [two_depts[1]], accepted=True, strata=STRATA)
-    assert _excluded(build_candidates(task)) == {unclassified[0]: "no_risk_class"}
+    cands = build_candidates(task)
+    assert cands.excluded == []
+    assert _codes(cands, "U") == unclassified
 
 
 def test_imported_list_is_the_candidate_source(make_task, two_depts, make_object):

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from server.core.errors import DomainError
 from server.draws import services, spec
+from server.draws.candidates import registry_state
 from server.draws.models import Draw, DrawSelection, DrawStatus
 from server.extensions import db
 from server.planning.models import Acceptance, TaskStatus
@@ -74,7 +75,7 @@ def test_empty_stratum_is_recorded(make_task, depts, bulk_objects, draw_objects)
 def test_commitment_is_stored_before_the_draw(make_task, depts, bulk_objects):
     bulk_objects(3, "A")
     task = make_task(depts[0], [depts[1]], accepted=True)
-    draw = services.commit_object_draw(task)
+    draw = services.commit_object_draw(task, registry=registry_state(task))
     db.session.commit()
     assert draw.status is DrawStatus.COMMITTED
     assert draw.record is None and draw.seed is None
@@ -89,7 +90,7 @@ def test_draw_on_unaccepted_task_is_refused(make_task, depts, bulk_objects):
     task.status = TaskStatus.PENDING
     db.session.commit()
     with pytest.raises(DomainError) as err:
-        services.commit_object_draw(task)
+        services.commit_object_draw(task, registry=registry_state(task))
     db.session.rollback()
     assert err.value.code == "task_not_accepted"
     assert err.value.status == 409
@@ -104,7 +105,7 @@ def test_second_objects_draw_is_refused(make_task, depts, bulk_objects, draw_obj
     first = draw_objects(task)
     record_before = first.record
     with pytest.raises(DomainError) as err:
-        services.commit_object_draw(task)
+        services.commit_object_draw(task, registry=registry_state(task))
     db.session.rollback()
     assert err.value.code == "draw_exists" and err.value.status == 409
     with pytest.raises(DomainError) as again:
@@ -118,10 +119,10 @@ def test_second_objects_draw_is_refused(make_task, depts, bulk_objects, draw_obj
 def test_second_commitment_while_one_is_pending_is_refused(make_task, depts, bulk_objects):
     bulk_objects(2, "A")
     task = make_task(depts[0], [depts[1]], accepted=True)
-    services.commit_object_draw(task)
+    services.commit_object_draw(task, registry=registry_state(task))
     db.session.commit()
     with pytest.raises(DomainError) as err:
-        services.commit_object_draw(task)
+        services.commit_object_draw(task, registry=registry_state(task))
     db.session.rollback()
     assert err.value.code == "draw_exists"
     assert draw_count(task) == 1
@@ -130,7 +131,7 @@ def test_second_commitment_while_one_is_pending_is_refused(make_task, depts, bul
 def test_missing_witnesses_are_refused_and_nothing_changes(make_task, depts, bulk_objects):
     bulk_objects(2, "A")
     task = make_task(depts[0], [depts[1]], accepted=True)
-    draw = services.commit_object_draw(task)
+    draw = services.commit_object_draw(task, registry=registry_state(task))
     db.session.commit()
     with pytest.raises(DomainError) as err:
         services.clean_witnesses({"operator": "王丽", "technical": " ", "supervisor": ""})
@@ -153,11 +154,11 @@ def test_voided_draw_stays_visible_and_a_new_commitment_may_follow(make_task, de
                                                                     make_user):
     bulk_objects(2, "A")
     task = make_task(depts[0], [depts[1]], accepted=True)
-    first = services.commit_object_draw(task)
+    first = services.commit_object_draw(task, registry=registry_state(task))
     db.session.commit()
     services.void_draw(first.id, reason="监督人员未到场")
     db.session.commit()
-    second = services.commit_object_draw(task)
+    second = services.commit_object_draw(task, registry=registry_state(task))
     db.session.commit()
     draws = services.task_draws(task)
     assert [(d.id, d.status) for d in draws] == [(first.id, DrawStatus.VOIDED), (second.id, DrawStatus.COMMITTED)]
@@ -168,7 +169,7 @@ def test_voided_draw_stays_visible_and_a_new_commitment_may_follow(make_task, de
 def test_void_needs_a_reason(make_task, depts, bulk_objects):
     bulk_objects(2, "A")
     task = make_task(depts[0], [depts[1]], accepted=True)
-    draw = services.commit_object_draw(task)
+    draw = services.commit_object_draw(task, registry=registry_state(task))
     db.session.commit()
     with pytest.raises(DomainError) as err:
         services.void_draw(draw.id, reason=" ")
@@ -191,7 +192,7 @@ def test_final_draw_cannot_be_voided(make_task, depts, bulk_objects, draw_object
 def test_voided_draw_cannot_be_performed(make_task, depts, bulk_objects):
     bulk_objects(2, "A")
     task = make_task(depts[0], [depts[1]], accepted=True)
-    draw = services.commit_object_draw(task)
+    draw = services.commit_object_draw(task, registry=registry_state(task))
     db.session.commit()
     services.void_draw(draw.id, reason="设备故障")
     db.session.commit()
@@ -205,7 +206,7 @@ def test_voided_draw_cannot_be_performed(make_task, depts, bulk_objects):
 def test_overlong_entropy_is_refused(make_task, depts, bulk_objects):
     bulk_objects(2, "A")
     task = make_task(depts[0], [depts[1]], accepted=True)
-    draw = services.commit_object_draw(task)
+    draw = services.commit_object_draw(task, registry=registry_state(task))
     db.session.commit()
     with pytest.raises(DomainError) as err:
         services.perform_draw(draw.id, witnesses=services.clean_witnesses(WITNESSES), witness_entropy="6" * 501)
@@ -217,7 +218,7 @@ def test_overlong_entropy_is_refused(make_task, depts, bulk_objects):
 def test_candidates_are_fixed_at_commitment(make_task, depts, bulk_objects, draw_objects):
     bulk_objects(4, "A")
     task = make_task(depts[0], [depts[1]], accepted=True, strata=[{"name": "A", "ratio": "1"}])
-    draw = services.commit_object_draw(task)
+    draw = services.commit_object_draw(task, registry=registry_state(task))
     db.session.commit()
     bulk_objects(3, "A")  # registered after the commitment: not a candidate of this draw
     draw = services.perform_draw(draw.id, witnesses=services.clean_witnesses(WITNESSES), witness_entropy="")

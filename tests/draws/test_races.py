@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from server.audit.services import set_actor
 from server.core.errors import DomainError
 from server.draws import services
+from server.draws.candidates import registry_state
 from server.draws.models import Draw, DrawSelection, DrawStatus
 from server.extensions import db
 from tests.draws.conftest import WITNESSES
@@ -56,7 +57,7 @@ def test_two_operators_pressing_draw_give_exactly_one_draw(app, make_department,
     depts = make_department("武陟县商务局"), make_department("武陟县市场监督管理局")
     bulk_objects(50, "A")
     task = make_task(depts[0], [depts[1]], accepted=True, strata=[{"name": "A", "ratio": "0.2"}])
-    draw = services.commit_object_draw(task)
+    draw = services.commit_object_draw(task, registry=registry_state(task))
     db.session.commit()
     draw_id, task_id = draw.id, task.id
     db.session.remove()
@@ -80,7 +81,8 @@ def test_two_operators_committing_at_once_give_one_live_draw(app, make_departmen
     db.session.remove()
 
     def commit():
-        services.commit_object_draw(services.get_task(task_id))
+        task = services.get_task(task_id)
+        services.commit_object_draw(task, registry=registry_state(task))
 
     outcomes = _race(app, commit)
 
