@@ -17,6 +17,7 @@ from ..auth.roles import AUDIT_READERS, roles_required
 from ..core.errors import NotFound
 from ..core.pagination import paginate
 from ..extensions import db
+from ..teams.access import can_see_risk_class, confidential_audit_clause, may_see_audit_entry
 from .models import AuditEntry
 from .services import verify_chain
 
@@ -78,6 +79,8 @@ FIELD_LABELS = {
 }
 #: fields that change on every write and say nothing to the reader
 NOISE_FIELDS = {"updated_at"}
+#: the registry's internal credit-risk class (``can_see_risk_class``)
+RISK_FIELDS = {"risk_class"}
 
 
 #: whole-action labels, for actions that do not read well as verb + noun
@@ -100,6 +103,7 @@ ACTION_LABELS = {
     "task.visits_over": _l("确认检查结束"),
     "draw.commit": _l("生成抽取承诺值"),
     "draw.final": _l("完成抽取（结果锁定）"),
+    "draw.registry_confirm": _l("确认名录库状态（抽取前）"),
     "draw.void": _l("作废未完成的抽取"),
     "draw.view_record": _l("查看完整抽取记录"),
     "team.create": _l("组建检查组"),
@@ -108,6 +112,9 @@ ACTION_LABELS = {
     "team.replacement_rejected": _l("驳回更换申请"),
     "team.member_replaced": _l("检查人员已更换（已备案）"),
     "team.conflict_flag": _l("标记利益冲突（需回避）"),
+    "team.filing_acknowledged": _l("联席办已阅人员调整备案"),
+    "team.expert_added": _l("选派专家加入检查组"),
+    "visit.missing_record_reason": _l("说明无检查记录的原因"),
     "conflict.declare": _l("申报利益冲突"),
     "conflict.withdraw": _l("撤回利益冲突申报"),
     "visit_record.store": _l("收到现场检查记录"),
@@ -176,9 +183,24 @@ def _audit_value_filter(value: Any) -> str:
     return format_value(value)
 
 
+@bp.app_template_global("audit_visible")
+def _audit_visible_global(entry: AuditEntry) -> bool:
+    """May the current user see this entry's content? (``server.teams.access.may_see_audit_entry``)"""
+    from flask_login import current_user
+
+    return may_see_audit_entry(current_user, entry)
+
+
 @bp.app_template_global("audit_changes")
 def _audit_changes_global(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
-    return changes_of(entry)
+    """The changes shown in a history row; the internal credit-risk class only to whom may see it."""
+    from flask_login import current_user
+
+    changes = changes_of(entry)
+    if not can_see_risk_class(current_user):
+        hidden = {str(FIELD_LABELS.get(k, k)) for k in RISK_FIELDS}
+        changes = [c for c in changes if c[0] not in hidden]
+    return changes
 
 
 def _local_day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -214,6 +236,14 @@ def list_entries():
         stmt = stmt.where(AuditEntry.entity_id == f["entity_id"])
     if f["actor"]:
         stmt = stmt.where(AuditEntry.actor_name.contains(f["actor"], autoescape=True))
+    if f["actor"] or f["entity_id"]:
+        # the actor and the entity id of a confidential entry are not shown to whom may not see it:
+        # a search on them must not tell that such an entry matched
+        from flask_login import current_user
+
+        hidden = confidential_audit_clause(current_user)
+        if hidden is not None:
+            stmt = stmt.where(~hidden)
     day_from = _parse_day(f["from"], errors, "from")
     day_to = _parse_day(f["to"], errors, "to")
     if day_from and day_to and day_from > day_to:
@@ -244,8 +274,15 @@ def show_entry(entry_id: int):
         "prev": db.session.execute(select(AuditEntry.id).where(AuditEntry.seq == entry.seq - 1)).scalar(),
         "next": db.session.execute(select(AuditEntry.id).where(AuditEntry.seq == entry.seq + 1)).scalar(),
     }
+    from flask_login import current_user
+
+    visible = may_see_audit_entry(current_user, entry)
+    # the hash of a confidential entry could be checked against guesses of its content: shown only
+    # to whom may see the content (also as the next entry's "previous hash")
+    prev = db.session.get(AuditEntry, neighbours["prev"]) if neighbours["prev"] else None
+    prev_visible = prev is None or may_see_audit_entry(current_user, prev)
     return render_template("audit/detail.html", e=entry, neighbours=neighbours, pretty_json=pretty_json,
-                           entity_labels=ENTITY_LABELS)
+                           entity_labels=ENTITY_LABELS, visible=visible, prev_visible=prev_visible)
 
 
 @bp.post("/verify")

@@ -354,7 +354,17 @@ def _detail_response(task: Task, *, errors: dict | None = None, status: int = 20
         candidates=services.candidate_count(task), draws_url=_draws_url(task), unit_names=unit_names,
         acceptance_labels=ACCEPTANCE_LABELS, source_labels=SOURCE_LABELS, object_type_labels=OBJECT_TYPE_LABELS,
         status_labels=STATUS_LABELS, flag_labels=SCOPE_FLAG_LABELS, percent=services.percent,
-        errors=errors or {}, form=request.form if errors else {}, history=history("task", task.id)), status
+        errors=errors or {}, form=request.form if errors else {}, history=history("task", task.id),
+        show_ratios=_may_see_ratios(task)), status
+
+
+def _may_see_ratios(task: Task) -> bool:
+    """Per-stratum ratios name credit-risk classes and, with the registry's counts, give the size of
+    every stratum's selection: before the visits are over only those entitled to the draw's full
+    record see them (spec draw-v2; issue 7 §1)."""
+    from ..teams.access import can_view_full_record
+
+    return task.status is TaskStatus.VISITS_OVER or can_view_full_record(current_user, task)
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -463,44 +473,71 @@ def upload_candidates(task_id: int):
 @bp.route("/tasks/<int:task_id>/dispatch", methods=["GET", "POST"])
 @login_required
 def dispatch_task(task_id: int):
-    """Dispatch the drawn objects to lower-level departments (one child task each) [000#13]."""
+    """Dispatch the drawn objects to lower-level departments (one joint child task each) [000#13].
+
+    "预览" (``action=preview``) shows the children (departments, object counts) and the objects no
+    child matches, with a decision for each; "下派" dispatches, and is refused while an unmatched
+    object has no decision (the list is shown, the form keeps what was typed)."""
+    from . import dispatch as dispatching
+
     task = services.get_task(task_id)
     if not services.can_manage_task(current_user, task):
         abort(403)
     targets = services.dispatch_targets(task)
     form = {"department_ids": request.form.getlist("department_ids"),
             "teams_count": request.form.get("teams_count", str(task.teams_count)),
-            "members_per_team": request.form.get("members_per_team", "1")}
+            "members_per_team": request.form.get("members_per_team", "1"),
+            "values": request.form}
+
+    def page(errors: dict, status: int = 200, plan=None, unmatched=None):
+        chosen = [d for d in targets if str(d.id) in form["department_ids"]]
+        if plan is not None and unmatched is None:
+            unmatched = plan.unmatched
+        return render_template(
+            "planning/dispatch.html", task=task, targets=targets, form=form, errors=errors, plan=plan,
+            unmatched=unmatched or [], chosen=chosen, decision_labels=dispatching.DECISION_LABELS,
+            decisions=dispatching.decisions_of(task), selected=len(services.selected_object_ids(task))), status
+
     if request.method == "POST":
         try:
             teams = int(form["teams_count"])
             members = int(form["members_per_team"])
         except ValueError:
-            err = services.ValidationFailed({"teams_count": _("请填写整数。")})
-            return render_template("planning/dispatch.html", task=task, targets=targets, form=form,
-                                   errors=_errors(err), selected=len(services.selected_object_ids(task))), 422
+            return page({"teams_count": _("请填写整数。")}, 422)
         try:
+            if request.form.get("action") == "preview":
+                return page({}, 200, plan=dispatching.preview_dispatch(task, form["department_ids"]))
             report = services.dispatch_task(task, form["department_ids"], user=current_user, teams_count=teams,
-                                            members_per_team=members)
+                                            members_per_team=members,
+                                            decisions=dispatching.decisions_from_form(request.form))
         except DomainError as err:
             db.session.rollback()
             task = services.get_task(task_id)
-            return render_template("planning/dispatch.html", task=task, targets=targets, form=form,
-                                   errors=_errors(err), selected=len(services.selected_object_ids(task))), err.status
+            errors = _errors(err)
+            plan = None
+            if err.code in ("unmatched_objects", "invalid_input") and form["department_ids"]:
+                try:
+                    plan = dispatching.preview_dispatch(task, form["department_ids"])
+                except DomainError:
+                    plan = None
+                db.session.rollback()
+            if "_form" not in errors:
+                errors["_form"] = err.message
+            return page(errors, err.status, plan=plan)
         flash(_("已下派 %(n)s 个任务。", n=len(report.children)), "success")
         if report.skipped:
             flash(_("以下部门没有辖区内的抽中对象，未下派：%(d)s", d="、".join(d.name for d in report.skipped)), "warning")
-        if report.undispatched:
-            flash(_("%(n)s 个抽中对象不属于所选任何部门监管，未下派。", n=report.undispatched), "warning")
+        if report.kept or report.excluded or report.assigned:
+            flash(_("未匹配对象的处理已记录：留在本级检查 %(k)s 个，指派 %(a)s 个，排除 %(e)s 个。",
+                    k=len(report.kept), a=len(report.assigned), e=len(report.excluded)), "success")
         return redirect(url_for(".show_task", task_id=task.id))
-    return render_template("planning/dispatch.html", task=task, targets=targets, form=form, errors={},
-                           selected=len(services.selected_object_ids(task)))
+    return page({})
 
 
 @bp.get("/tasks/joint-share")
 @login_required
 def joint_share():
-    """Per department, joint tasks / all tasks it takes part in for a year; a warning below 10% [001#7]."""
+    """Per department, the joint tasks it leads / all tasks it leads for a year; a warning below 10% [001#7]."""
     year = _int_arg("year") or date.today().year
     minimum = services.joint_min_share()
     rows = services.joint_shares(year)

@@ -16,6 +16,7 @@ from ..auth.roles import MASTER_DATA_EDITORS, Role, can_edit_department_data, ro
 from ..core.errors import DomainError
 from ..extensions import db
 from ..org.models import Department, Kind, Level
+from ..teams.access import can_see_risk_class
 from . import labels, services
 from .models import (
     InspectedObject,
@@ -108,12 +109,16 @@ def _object_filters() -> services.ObjectFilters:
 @bp.get("/objects/")
 @login_required
 def list_objects():
-    """The object registry: search by name or code, filters, 50 per page without a full count."""
+    """The object registry: search by name or code, filters, 50 per page without a full count.
+
+    The internal credit-risk class (filter and column) only for ``can_see_risk_class``: a risk filter
+    from anybody else is refused 403 ``risk_class_internal``."""
     filters = _object_filters()
-    stmt = services.search_objects(filters, internal=True)
+    show_risk = can_see_risk_class(current_user)
+    stmt = services.search_objects(filters, internal=show_risk)
     page = services.fetch_page(stmt, _page_arg(), 50)
     return render_template("registry/objects/list.html", page=page, filters=filters,
-                           departments=_departments(), can_edit=can_edit_objects())
+                           departments=_departments(), can_edit=can_edit_objects(), show_risk=show_risk)
 
 
 @bp.get("/objects/<int:object_id>")
@@ -121,7 +126,7 @@ def list_objects():
 def show_object(object_id: int):
     obj = services.get_object(object_id) or abort(404)
     return render_template("registry/objects/detail.html", obj=obj, history=history("object", obj.id),
-                           can_edit=can_edit_objects())
+                           can_edit=can_edit_objects(), show_risk=can_see_risk_class(current_user))
 
 
 def _object_form_from(obj: InspectedObject) -> dict[str, Any]:

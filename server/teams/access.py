@@ -20,6 +20,11 @@ Object lists: when ``visible_team_ids`` returns a set, show only the objects vis
 teams (a member sees the objects of their own team only).
 
 Every confidential view must call ``log_confidential_view(task, what)``.
+
+The same rule, per datum, for what is not a list page: ``may_see_audit_entry`` says whether a viewer
+may see an audit entry's content (audit screens and every page's history redact the rest, the rows
+stay untouched), ``confidential_audit_clause`` keeps searches on hidden fields from revealing such
+entries, and ``can_see_risk_class`` guards the registry's internal credit-risk class.
 """
 
 from __future__ import annotations
@@ -113,3 +118,222 @@ def can_view_full_record(user: Any, task: Task) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     return user.has_role(Role.AUDITOR) or is_task_initiator(user, task)
+
+
+# -- one rule, per datum: audit entries, history rows, the credit-risk class ------------------------------
+
+#: roles with a need to see the registry's internal credit-risk class (filter, column, export): the
+#: master-data editors, the initiating roles and the auditors — not inspectors, reviewers or heads,
+#: so that nobody rebuilds a task's lists from the class and the per-stratum counts
+RISK_CLASS_READERS = (Role.SYSTEM_ADMIN, Role.JOINT_OFFICE, Role.DEPT_ADMIN, Role.TASK_INITIATOR, Role.AUDITOR)
+
+#: planning actions on a task that carry no list (everything else recorded on a task is treated as
+#: confidential while its visits are not over: team.*, conflict flags, replacements, confidential
+#: views — whose actor is a member —, and whatever new list-bearing action is added later)
+PLANNING_TASK_ACTIONS = ("task.create", "task.update", "task.submit", "task.accept", "task.return",
+                         "task.dispatch", "task.add_to_plan", "task.status", "task.draw_commit",
+                         "task.import_candidates", "task.visits_create",
+                         # the joint office's acknowledgement of a filing: written without names
+                         "team.filing_acknowledged")
+
+
+def can_see_risk_class(user: Any) -> bool:
+    """True for the roles that may filter, see and export the internal credit-risk class."""
+    return bool(user is not None and getattr(user, "is_authenticated", False)
+                and user.has_role(*RISK_CLASS_READERS))
+
+
+def _cache() -> dict:
+    """A per-request cache (``g``), or a throwaway dict outside a request/app context."""
+    from flask import g, has_app_context
+
+    if not has_app_context():
+        return {}
+    if "_confidential_cache" not in g:
+        g._confidential_cache = {}
+    return g._confidential_cache
+
+
+def _open_tasks() -> list[Task]:
+    return list(db.session.execute(db.select(Task).where(Task.status != TaskStatus.VISITS_OVER)).scalars())
+
+
+def hidden_task_ids(user: Any) -> frozenset[int]:
+    """Ids of the tasks, visits not over, whose lists the user may not see *in full* (teams of which
+    the user sees only some count as hidden here). Cached per request."""
+    cache = _cache()
+    key = ("hidden", getattr(user, "id", None))
+    if key not in cache:
+        if getattr(user, "is_authenticated", False) and user.has_role(Role.AUDITOR):
+            cache[key] = frozenset()  # the auditors see every list
+        else:
+            cache[key] = frozenset(t.id for t in _open_tasks() if visible_team_ids(user, t) is not None)
+    return cache[key]
+
+
+def hidden_record_task_ids(user: Any) -> frozenset[int]:
+    """Ids of the tasks, visits not over, whose draws' full record (seed, nonce, per-stratum counts,
+    ratios) the user may not see. Cached per request."""
+    cache = _cache()
+    key = ("hidden_record", getattr(user, "id", None))
+    if key not in cache:
+        if getattr(user, "is_authenticated", False) and user.has_role(Role.AUDITOR):
+            cache[key] = frozenset()
+        else:
+            cache[key] = frozenset(t.id for t in _open_tasks() if not can_view_full_record(user, t))
+    return cache[key]
+
+
+def _member_team(member_id: Any) -> int | None:
+    if not isinstance(member_id, int):
+        return None
+    return db.session.execute(db.select(TeamMember.team_id).where(TeamMember.id == member_id)).scalar()
+
+
+def _task_entry_team(entry: Any) -> int | None:
+    """The team an entry recorded on a task is about, where it says (a member id), else None."""
+    for side in (entry.after, entry.before):
+        if not isinstance(side, dict):
+            continue
+        member = side.get("member")
+        if isinstance(member, dict) and isinstance(member.get("team_id"), int):
+            return member["team_id"]
+        team = _member_team(side.get("member_id"))
+        if team is not None:
+            return team
+    return None
+
+
+def audit_entry_scope(entry: Any) -> tuple[str, int | None, int | None] | None:
+    """Say what confidential datum an audit entry carries: ``(kind, task_id, team_id)`` with kind
+    ``"lists"`` (object/team lists of a task; team_id when the entry is about one team), ``"record"``
+    (a draw's seed, nonce, per-stratum counts), ``"conflict"`` (a declaration: an inspector and an
+    object code, belonging to no task) or ``"user_views"`` (a user's downloads of their assignments,
+    task_id None: see ``may_see_audit_entry``). ``None`` = nothing confidential."""
+    from ..draws.models import Draw
+    from ..fieldwork.models import VisitRecord
+    from ..teams.models import ReplacementRequest, Team
+    from ..visits.models import Visit
+
+    etype, action = entry.entity_type, entry.action or ""
+    try:
+        eid = int(entry.entity_id)
+    except (TypeError, ValueError):
+        eid = None
+    if action.startswith("conflict."):
+        return ("conflict", None, None)
+    if etype == "task":
+        if action in PLANNING_TASK_ACTIONS:
+            return None
+        return ("lists", eid, _task_entry_team(entry))
+    if eid is None:
+        return None
+    if etype == "team":
+        task_id = db.session.execute(db.select(Team.task_id).where(Team.id == eid)).scalar()
+        return ("lists", task_id, eid)
+    if etype == "draw":
+        return ("record", db.session.execute(db.select(Draw.task_id).where(Draw.id == eid)).scalar(), None)
+    if etype == "replacement_request":
+        row = db.session.execute(db.select(ReplacementRequest.task_id, TeamMember.team_id)
+                                 .join(TeamMember, ReplacementRequest.member_id == TeamMember.id)
+                                 .where(ReplacementRequest.id == eid)).first()
+        return ("lists", row[0], row[1]) if row else ("lists", None, None)
+    if etype == "visit":
+        row = db.session.execute(db.select(Visit.task_id, Visit.team_id).where(Visit.id == eid)).first()
+        return ("lists", row[0], row[1]) if row else ("lists", None, None)
+    if etype == "visit_record":
+        row = db.session.execute(db.select(Visit.task_id, Visit.team_id)
+                                 .join(VisitRecord, VisitRecord.visit_id == Visit.id)
+                                 .where(VisitRecord.id == eid)).first()
+        return ("lists", row[0], row[1]) if row else ("lists", None, None)
+    if etype == "user" and action == "task.view_confidential":
+        return ("user_views", None, None)
+    return None
+
+
+def _task_visible(user: Any, task_id: int | None, team_id: int | None) -> bool:
+    if task_id is None:
+        # unresolvable (e.g. a row of a deleted object): visible only to whom every open list is
+        return not hidden_task_ids(user)
+    task = db.session.get(Task, task_id)
+    if task is None:
+        return not hidden_task_ids(user)
+    visible = visible_team_ids(user, task)
+    return visible is None or (team_id is not None and team_id in visible)
+
+
+def may_see_audit_entry(user: Any, entry: Any) -> bool:
+    """THE rule for audit entries and history rows: may ``user`` see this entry's content (actor,
+    entity id, note, before/after)? Everybody may see that an entry exists (time and action).
+
+    * lists of a task (team.*, replacements, conflict flags, visits, records, confidential views):
+      ``visible_team_ids`` — all teams, or the entry's own team for a member;
+    * a draw's entries: ``can_view_full_record`` (seed, nonce, per-stratum counts) until the visits
+      are over;
+    * conflict declarations and a user's assignment downloads carry an inspector with an object code
+      or task ids: shown only when the viewer may see every open task's lists (or it is their own),
+      so that whether an entry is redacted says nothing about any task."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    cache = _cache()
+    key = ("entry", getattr(user, "id", None), entry.id)
+    if key in cache:
+        return cache[key]
+    scope = audit_entry_scope(entry)
+    if scope is None:
+        ok = True
+    else:
+        kind, task_id, team_id = scope
+        if kind == "lists":
+            ok = _task_visible(user, task_id, team_id)
+        elif kind == "record":
+            ok = task_id is None or task_id not in hidden_record_task_ids(user)
+        elif kind == "user_views":
+            ok = entry.entity_id == str(user.id) or not hidden_task_ids(user)
+        else:  # conflict
+            own = inspector_of(user)
+            ok = (own is not None and entry.entity_id == str(own.id)) or not hidden_task_ids(user)
+    cache[key] = ok
+    return ok
+
+
+def confidential_audit_clause(user: Any):
+    """A SQL condition matching the audit entries that may carry content the user may not see (a
+    superset of those ``may_see_audit_entry`` refuses: partly visible tasks count as hidden), or
+    ``None`` when there are none. Searches on a hidden field (actor, entity id) exclude them, so a
+    search never tells that a redacted entry matched."""
+    from sqlalchemy import String, and_, cast, false, or_, select
+
+    from ..audit.models import AuditEntry as A
+    from ..draws.models import Draw
+    from ..fieldwork.models import VisitRecord
+    from ..teams.models import ReplacementRequest, Team
+    from ..visits.models import Visit
+
+    hidden = sorted(hidden_task_ids(user))
+    hidden_record = sorted(hidden_record_task_ids(user))
+    parts = []
+    if hidden:
+        parts += [
+            and_(A.entity_type == "task", A.entity_id.in_([str(t) for t in hidden]),
+                 A.action.not_in(PLANNING_TASK_ACTIONS)),
+            and_(A.entity_type == "team",
+                 A.entity_id.in_(select(cast(Team.id, String)).where(Team.task_id.in_(hidden)))),
+            and_(A.entity_type == "replacement_request",
+                 A.entity_id.in_(select(cast(ReplacementRequest.id, String))
+                                 .where(ReplacementRequest.task_id.in_(hidden)))),
+            and_(A.entity_type == "visit",
+                 A.entity_id.in_(select(cast(Visit.id, String)).where(Visit.task_id.in_(hidden)))),
+            and_(A.entity_type == "visit_record",
+                 A.entity_id.in_(select(cast(VisitRecord.id, String))
+                                 .join(Visit, VisitRecord.visit_id == Visit.id)
+                                 .where(Visit.task_id.in_(hidden)))),
+            A.action.startswith("conflict."),
+            and_(A.entity_type == "user", A.action == "task.view_confidential"),
+        ]
+    if hidden_record:
+        parts.append(and_(A.entity_type == "draw",
+                          A.entity_id.in_(select(cast(Draw.id, String)).where(Draw.task_id.in_(hidden_record)))))
+    if not parts:
+        return None
+    return or_(false(), *parts)

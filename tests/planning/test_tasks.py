@@ -16,7 +16,8 @@ def test_create_task_generates_code_and_departments(depts, users, edition, login
     assert task.code == "WZSCJ-2026-001"
     assert task.status is TaskStatus.DRAFT
     assert task.strata == [{"name": "A", "ratio": "0.01"}, {"name": "B", "ratio": "0.03"},
-                           {"name": "C", "ratio": "0.1"}, {"name": "D", "ratio": "0.2"}]
+                           {"name": "C", "ratio": "0.1"}, {"name": "D", "ratio": "0.2"},
+                           {"name": "U", "ratio": "0.03"}]  # objects without a risk class [000#4]
     assert task.scope["statuses"] == ["active"]
     assert {(d.department_id, d.is_initiator) for d in task.departments} == {
         (depts["scj"].id, True), (depts["swj"].id, False)}
@@ -68,7 +69,10 @@ def test_ratio_below_minimum_is_refused(depts, users, edition, login):
 
 
 def test_configured_minimum_applies(app, depts, users, edition, login):
-    app.config["DRAW_MIN_RATIOS"] = {"A": "0.05", "B": "0.03", "C": "0.10", "D": "0.20"}
+    from server.rules.services import update_rules
+
+    update_rules({"min_ratio.A": "0.05"})  # a rule in the database (issue 7 §6), no longer a config key
+    db.session.commit()
     _refused(login("scj_init"), task_form(depts, edition, ratio_A="0.02"), "A类的抽查比例不得低于 5%")
 
 
@@ -297,3 +301,19 @@ def test_stale_edit_is_refused(depts, users, edition, login):
     assert "已被他人修改" in body and "乙改的" in body
     db.session.expire_all()
     assert db.session.get(Task, task.id).name == "甲改的"
+
+
+def test_task_page_shows_ratios_only_to_those_entitled_to_the_full_record(depts, users, edition, login):
+    """Ratios per stratum name risk classes and give each stratum's selection size: before the visits
+    are over the joint office sees the task but not its ratios; the initiator does (issue 7 §1)."""
+    client = login("scj_init")
+    client.post("/tasks/new", data=task_form(depts, edition))
+    task = db.session.execute(db.select(Task)).scalar_one()
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "A类 1%" in page
+    client = login("office")
+    resp = client.get(f"/tasks/{task.id}")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    assert "A类 1%" not in page and "D类 20%" not in page
+    assert "检查结束前仅限发起部门和审计人员查看" in page
