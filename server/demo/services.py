@@ -247,9 +247,11 @@ def load_demo(n_objects: int = 2000, seed: int = 20210304) -> dict[str, int]:
     """Load all demo data into an empty database and return counts (flushes; the caller commits)."""
     from ..catalog.demo import load_demo_catalog
     from ..draws.demo import load_demo_draws
+    from ..fieldwork.reference import ensure_default_result_codes
 
     rng = random.Random(seed)
     departments = load_departments()
+    ensure_default_result_codes()  # the ten standard results [000#20] (issue 7 §3, C1)
     items = load_demo_catalog(departments)
     n = load_objects(n_objects, departments, rng)
     inspectors = load_inspectors(departments, rng)

@@ -26,6 +26,10 @@ def init_app(app: Flask) -> None:
     # raises above twice as many. The photo decoder turns the warning into a refusal too.
     Image.MAX_IMAGE_PIXELS = app.config["PHOTO_MAX_PIXELS"]
 
+    from .cli import results_cli
+    from .result_views import bp as results_bp
     from .views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(results_bp)
+    app.cli.add_command(results_cli)

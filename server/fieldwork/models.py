@@ -15,7 +15,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.enums import enum_column
@@ -57,6 +57,8 @@ class VisitRecord(db.Model):
     device_id: Mapped[str | None] = mapped_column(String(100))
     #: the phone's clock when saved: informational only, never used for ordering
     saved_at: Mapped[str | None] = mapped_column(String(40))
+    #: arrived after the task's visits were over (迟交): kept and shown to the leader, never dropped
+    late: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
@@ -103,6 +105,33 @@ class PhotoUpload(db.Model):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     upload_length: Mapped[int] = mapped_column(Integer, nullable=False)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow,
+                                                 onupdate=utcnow)
+
+
+class ResultCode(db.Model):
+    """One entry of the result list (抽查检查结果) offered per check item: reference data, seeded
+    with the ten standard categories [000#20] and configurable per deployment (e.g. Zhejiang's
+    已关闭停业/注销/迁出). A code is never deleted once it may have been used, only deactivated.
+
+    * ``problem``: a problem was found (legal basis, follow-up, problems and handling required);
+    * ``no_check``: may be recorded without a substantive check, once evidence is taken [000#21];
+    * ``party_absent``: nobody of the party was there (无法联系): no signature and no refusal.
+    """
+
+    __tablename__ = "result_codes"
+    __table_args__ = (UniqueConstraint("code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), nullable=False)
+    label_zh: Mapped[str] = mapped_column(String(200), nullable=False)
+    label_en: Mapped[str | None] = mapped_column(String(200))
+    problem: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    no_check: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    party_absent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow,
                                                  onupdate=utcnow)

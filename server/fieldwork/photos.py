@@ -215,12 +215,49 @@ def _bad_image(detail: str) -> DomainError:
                        status=422, reason=detail)
 
 
+#: default memory budget of one photo decode (``SPOTCHECK_PHOTO_DECODE_MAX_MB``)
+DEFAULT_DECODE_MAX_MB = 96
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """Bytes per pixel of a decoded Pillow image in ``mode`` (Pillow keeps 2–4 band images, RGB
+    too, in 4 bytes a pixel)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
+def decode_bytes(fmt: str | None, mode: str, size: tuple[int, int]) -> int:
+    """Memory the decode of an image of ``size`` pixels in ``mode`` will take (the size after
+    ``draft``: a JPEG is decoded at a reduced scale). WebP decodes into a buffer first, then the
+    image: twice."""
+    width, height = size
+    return width * height * _bytes_per_pixel(mode) * (2 if fmt == "WEBP" else 1)
+
+
+def _too_large_to_decode(width: int, height: int, needed: int, budget: int) -> DomainError:
+    return DomainError("bad_image", _(
+        "照片分辨率过高（%(w)s×%(h)s 像素，解码需约 %(mb)s MB 内存，上限 %(max)s MB），服务器无法处理。请用手机相机的常规分辨率重新拍摄，或把照片缩小后再上传。",
+        w=width, h=height, mb=-(-needed // (1024 * 1024)), max=budget // (1024 * 1024)),
+        status=422, reason="decode_budget", width=width, height=height)
+
+
 def decode_and_thumbnail(src: Path, dest: Path) -> tuple[str, int, int]:
-    """Decode ``src`` with Pillow under the pixel limit and write a JPEG thumbnail to ``dest``.
+    """Decode ``src`` with Pillow under the pixel limit and the memory budget, and write a JPEG
+    thumbnail to ``dest``.
+
+    The header is read first (``Image.open`` decodes nothing): above ``PHOTO_MAX_PIXELS`` pixels,
+    or when the decode would need more than ``PHOTO_DECODE_MAX_MB`` (pixels × bytes per pixel of
+    the mode, after a JPEG's reduced-scale ``draft``), nothing is decoded. Pillow's own
+    decompression-bomb guard stays on.
 
     Return (format, width, height). Raises DomainError ``bad_image`` (422) for anything that is
-    not a JPEG/PNG/WebP image, a truncated file, or a decompression bomb."""
+    not a JPEG/PNG/WebP image, a truncated file, a decompression bomb, or an image over the
+    budget (``details.reason == "decode_budget"``)."""
     limit = current_app.config["PHOTO_MAX_PIXELS"]
+    budget = int(current_app.config.get("PHOTO_DECODE_MAX_MB", DEFAULT_DECODE_MAX_MB)) * 1024 * 1024
     try:
         with warnings.catch_warnings():
             # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that: refuse both.
@@ -233,9 +270,14 @@ def decode_and_thumbnail(src: Path, dest: Path) -> tuple[str, int, int]:
                 # whole entropy-coded stream is still read, so a truncated or corrupt file fails
                 # here; one decode serves as both the check and the thumbnail's source.
                 im.draft("RGB", (THUMB_PX, THUMB_PX))
+                needed = decode_bytes(fmt, im.mode, im.size)
+                if needed > budget:
+                    raise _too_large_to_decode(width, height, needed, budget)
                 im.load()
+                # shrink first (in place: the full-size pixels are released), then turn the
+                # small image upright
+                im.thumbnail((THUMB_PX, THUMB_PX))
                 thumb = ImageOps.exif_transpose(im)
-                thumb.thumbnail((THUMB_PX, THUMB_PX))
                 if thumb.mode != "RGB":
                     thumb = thumb.convert("RGB")
                 tmp = dest.with_suffix(".tmp")

@@ -18,13 +18,16 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
 from ..audit.services import Change, record_many
-from ..core.errors import Conflict, Forbidden, NotFound
+from ..core.errors import Conflict, DomainError, Forbidden, NotFound
 from ..core.models import utcnow
 from ..extensions import db
+from ..planning.models import Task, TaskStatus
 from ..registry.models import Inspector
-from ..teams.models import TeamMember
+from ..rules import services as rules_services
+from ..teams.models import ConflictDeclaration, TeamMember
 from ..visits.models import Visit, VisitItem, VisitStatus
 from .models import Photo, RecordPhoto, RecordStatus, VisitRecord
+from .validation import record_errors
 
 
 def canonical_json(value: Any) -> bytes:
@@ -76,17 +79,50 @@ def active_membership(user: Any, visit: Visit) -> TeamMember | None:
         TeamMember.active.is_(True))).scalar_one_or_none()
 
 
+def has_declared_conflict(inspector_id: int, object_id: int) -> bool:
+    """True when the inspector declared a conflict of interest with the object (not withdrawn)."""
+    return db.session.execute(db.select(ConflictDeclaration.id).where(
+        ConflictDeclaration.inspector_id == inspector_id, ConflictDeclaration.object_id == object_id,
+        ConflictDeclaration.withdrawn_at.is_(None)).limit(1)).first() is not None
+
+
 def check_can_write(user: Any, visit: Visit, department_id: int) -> TeamMember:
     """Return the user's membership when they may write ``department_id``'s section of the visit.
 
-    Raises Forbidden ``not_team_member`` (not an active member of the visit's team) or
-    ``other_department`` (a section of a department they do not represent in the team)."""
+    Raises Forbidden ``not_team_member`` (not an active member of the visit's team), ``recused``
+    (the member declared a conflict of interest with the visit's object and must be replaced first
+    [003#14]), ``other_department`` (谁检查、谁录入: a section of a department they do not represent
+    in the team, or no section of this visit) or ``not_results_entrant`` (谁主导、谁填报: the
+    deployment lets only the leading department's members enter results)."""
     member = active_membership(user, visit)
     if member is None:
         raise Forbidden("not_team_member", _("您不是该检查组的在岗成员，不能提交此检查记录。如已被替换，请联系组长。"))
+    if has_declared_conflict(member.inspector_id, visit.object_id):
+        raise Forbidden("recused", _(
+            "您已申报与该检查对象存在利害关系，须回避：在被替换之前不能填写或提交该对象的检查记录。"
+            "请联系组长和本部门负责人办理人员替换。"))
+    if rules_services.get_rules().results_entry == rules_services.RESULTS_BY_LEAD_DEPARTMENT:
+        task = db.session.get(Task, visit.task_id)
+        if member.department_id != task.initiating_department_id:
+            raise Forbidden("not_results_entrant", _(
+                "按本地规则（谁主导、谁填报），检查结果由牵头部门的检查人员统一填报。请把检查情况交给组长录入。"))
+        if department_id not in section_departments(visit):
+            raise Forbidden("other_department", _("该部门在本次检查中没有检查事项，不能为其填写检查内容。"))
+        return member
     if member.department_id != department_id:
         raise Forbidden("other_department", _("您只能填写本部门（您在检查组中代表的部门）的检查内容。"))
     return member
+
+
+def check_record(visit: Visit, data: RecordInput) -> None:
+    """Raise DomainError ``record_invalid`` (422, ``details.fields`` = {path: message}) when the
+    version breaks the field record's rules: every version is type-checked, a finished one must
+    be complete (docs/field-record.md). Nothing is stored then."""
+    errors = record_errors(visit, data.department_id, data.content, finished=data.finished)
+    if errors:
+        first = next(iter(errors.values()))
+        raise DomainError("record_invalid", _("检查记录未通过校验（%(n)s 处）：%(first)s 请在手机上改正后重新提交，记录不会丢失。",
+                                              n=len(errors), first=first), status=422, fields=errors)
 
 
 def find_record(uuid: str) -> VisitRecord | None:
@@ -122,14 +158,18 @@ def store_record(user: Any, visit: Visit, data: RecordInput) -> tuple[VisitRecor
                 "该记录编号已用于另一份内容。同一编号只能提交同一内容；修改后的内容请作为新版本保存。"),
                 uuid=data.uuid)
         return existing, False
+    check_record(visit, data)  # after the resend check: a stored version always gets its receipt
     stale = data.base_version != current
+    # the visits are over: the record is kept and flagged for the leader (迟交), never dropped
+    late = db.session.execute(db.select(Task.status).where(Task.id == visit.task_id)).scalar_one() \
+        is TaskStatus.VISITS_OVER
     row = VisitRecord(
         uuid=data.uuid, visit_id=visit.id, department_id=data.department_id, base_version=data.base_version,
         version=None if stale else current + 1, server_version=current,
         status=RecordStatus.CONFLICT if stale else RecordStatus.STORED,
         content=data.content, content_sha256=sha256_hex(canonical_json(data.content)),
         request_sha256=fingerprint, photos=list(data.photos), finished=data.finished,
-        device_id=data.device_id, saved_at=data.saved_at, created_by_id=user.id, created_at=utcnow(),
+        device_id=data.device_id, saved_at=data.saved_at, late=late, created_by_id=user.id, created_at=utcnow(),
     )
     seen: set[str] = set()
     for sha in data.photos:
@@ -146,8 +186,8 @@ def store_record(user: Any, visit: Visit, data: RecordInput) -> tuple[VisitRecor
         "uuid": row.uuid, "visit_id": row.visit_id, "department_id": row.department_id,
         "base_version": row.base_version, "version": row.version, "server_version": row.server_version,
         "status": row.status.value, "content_sha256": row.content_sha256, "photos": row.photos,
-        "finished": row.finished, "device_id": row.device_id,
-    }, note=_("版本冲突：已保留，待组长处理") if stale else None)]
+        "finished": row.finished, "device_id": row.device_id, "late": row.late,
+    }, note=_("版本冲突：已保留，待组长处理") if stale else (_("迟交：检查结束后才提交") if late else None))]
     visit.changed_at = utcnow()  # other phones of the team learn the new version on their next pull
     if not stale:
         changes += update_visit_status(visit, data.finished)
@@ -218,7 +258,7 @@ def receipt(row: VisitRecord, stored: set[str] | None = None) -> dict[str, Any]:
         "record_id": row.id, "uuid": row.uuid, "visit_id": row.visit_id, "department_id": row.department_id,
         "version": row.version if row.version is not None else row.server_version,
         "base_version": row.base_version, "status": row.status.value, "content_sha256": row.content_sha256,
-        "photos": photos, "complete": all(p["stored"] for p in photos),
+        "photos": photos, "complete": all(p["stored"] for p in photos), "late": bool(row.late),
     }
 
 

@@ -12,14 +12,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from ..audit.models import AuditEntry
+from ..catalog.models import CheckItem, ChecklistQuestion
 from ..core.errors import Forbidden
 from ..extensions import db
 from ..org.models import Department
 from ..planning.models import Task
 from ..teams.access import log_confidential_view, visible_team_ids
 from ..teams.models import Team
-from ..visits.models import Visit
-from . import services
+from ..visits.models import Visit, VisitItem
+from . import reference, services
 from .models import Photo, RecordStatus
 
 bp = Blueprint("fieldwork", __name__, template_folder="templates")
@@ -68,10 +69,43 @@ def show_visit(visit_id: int):
     for r in sorted(rows, key=lambda r: r.id, reverse=True):
         by_dept[r.department_id].append((r, services.receipt(r, set(stored))))
     latest = services.latest_versions([visit.id])
+    items = _section_items(visit)
     sections = [{
         "department": departments.get(d), "rows": by_dept.get(d, []), "latest": latest.get((visit.id, d)),
         "conflicts": sum(1 for r, _rc in by_dept.get(d, []) if r.status is RecordStatus.CONFLICT),
+        "check_items": items.get(d, []),
     } for d in sorted(dept_ids)]
     return render_template("fieldwork/visit.html", visit=visit, task=task, team=team, sections=sections,
                            photos=stored, history=_history(visit, [r.id for r in rows]),
-                           history_title=_("同步与变更历史"))
+                           history_title=_("同步与变更历史"), labels=_labels())
+
+
+def _section_items(visit: Visit) -> dict[int, list[dict[str, Any]]]:
+    """Return each department's check items of the visit with their questions' answer keys and
+    texts, in the order the phone shows them."""
+    rows = db.session.execute(select(VisitItem, CheckItem).join(CheckItem, CheckItem.id == VisitItem.check_item_id)
+                              .where(VisitItem.visit_id == visit.id).order_by(VisitItem.id)).all()
+    tpl_ids = {vi.template_id for vi, _ci in rows if vi.template_id}
+    questions: dict[int, list[ChecklistQuestion]] = defaultdict(list)
+    if tpl_ids:
+        for q in db.session.execute(select(ChecklistQuestion).where(ChecklistQuestion.template_id.in_(tpl_ids))
+                                    .order_by(ChecklistQuestion.position, ChecklistQuestion.id)).scalars():
+            questions[q.template_id].append(q)
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for vi, ci in rows:
+        out[vi.department_id].append({"id": ci.id, "name": ci.name, "questions": [
+            (f"{ci.id}-{q.id}", q.text) for q in questions.get(vi.template_id, [])]})
+    return out
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    """Labels of the record's codes (every result ever offered, deactivated ones included)."""
+    return {
+        "results": {o.code: o.label for o in reference.result_options(include_inactive=True)},
+        "methods": dict(reference.METHOD_OPTIONS),
+        "follow_ups": dict(reference.FOLLOW_UP_OPTIONS),
+        "notice": {"served": _("已送达告知书"), "not_served": _("未送达告知书"), "unannounced": _("未事先告知（不得告知）")},
+        "measures": {"order_stop": _("责令停止"), "order_rectify": _("责令改正")},
+        "forms": {"written": _("书面"), "oral": _("口头"), "printed": _("移动端打印")},
+        "answers": {"yes": _("是"), "no": _("否"), "na": _("不适用")},
+    }

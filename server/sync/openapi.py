@@ -8,6 +8,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from ..fieldwork.record_schema import FieldRecordSchema
 from . import schemas
 
 OFFSET_STREAM = "application/offset+octet-stream"
@@ -39,6 +40,7 @@ def build_spec(version: str = "1") -> dict[str, Any]:
         info={"description": "Sync protocol of the field app (docs/sync-protocol.md). Every error body is "
                              "{error: {code, message, details}}. Writes need the X-CSRFToken header."},
     )
+    spec.components.schema("FieldRecord", schema=FieldRecordSchema)
     for name in ("Error", "Login", "Session", "Pull", "RecordIn", "Receipt"):
         spec.components.schema(name, schema=getattr(schemas, f"{name}Schema"))
     session_ok = {"description": "the session", **_json("Session")}
@@ -70,10 +72,12 @@ def build_spec(version: str = "1") -> dict[str, Any]:
             "200": {"description": "already stored: the same receipt", **_json("Receipt")},
             "201": {"description": "stored", **_json("Receipt")},
             "400": _error("missing_idempotency_data / invalid_record"),
-            "403": _error("not_team_member / other_department"),
+            "403": _error("not_team_member / other_department / recused / not_results_entrant"),
             "404": _error("visit_not_found"),
             "409": _error("idempotency_mismatch / stale_version (details.receipt) / in_progress"),
-            "413": _error("payload_too_large (details.limit_bytes)"), **COMMON,
+            "413": _error("payload_too_large (details.limit_bytes)"),
+            "422": _error("record_invalid: details.fields maps each content path to its message; nothing stored"),
+            **COMMON,
         },
     }})
     upload_state = {"description": "upload state", "headers": UPLOAD_HEADERS}
@@ -109,4 +113,14 @@ def build_spec(version: str = "1") -> dict[str, Any]:
                       "400": _error("not a SHA-256"), "403": _error("not allowed"),
                       "404": _error("no such photo"), **COMMON},
     }})
-    return spec.to_dict()
+    doc = spec.to_dict()
+    # every request is guarded (server/core/input_guard.py): a NUL in a header or the query, or
+    # JSON nested too deep, is a 400 on any operation
+    for operations in doc["paths"].values():
+        for method, op in operations.items():
+            if method in ("get", "put", "post", "patch", "delete", "head"):
+                if "400" not in op["responses"] and 400 not in op["responses"]:
+                    op["responses"]["400"] = {
+                        "description": "nul_character / json_too_deep",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return doc

@@ -9,6 +9,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from ..visits.schemas import TaskSchema
 
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="Not a lowercase hex SHA-256.")
+#: the largest value of the database's INTEGER columns (PostgreSQL int4)
+INT_MAX = 2**31 - 1
 
 
 class ErrorDetailSchema(Schema):
@@ -123,11 +125,35 @@ class SectionSchema(Schema):
     items = fields.List(fields.Nested(SectionItemSchema), required=True)
 
 
+class AttentionSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "e.g. stale_version"})
+    message = fields.String(required=True)
+
+
 class HeldRecordSchema(Schema):
     uuid = fields.String(required=True)
     department_id = fields.Integer(required=True)
     version = fields.Integer(allow_none=True, required=True)
     status = fields.String(required=True, validate=validate.OneOf(["stored", "conflict"]))
+    finished = fields.Boolean(required=True)
+    late = fields.Boolean(required=True, metadata={"description": "arrived after the visits were over (迟交)"})
+    attention = fields.Nested(AttentionSchema, allow_none=True, required=True,
+                              metadata={"description": "null, or why the team must look at this version"})
+
+
+class ResultOptionSchema(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True, metadata={"description": "中文"})
+    label_en = fields.String(allow_none=True, required=True)
+    problem = fields.Boolean(required=True, metadata={"description": "legal basis, follow-up, problems, handling"})
+    no_check = fields.Boolean(required=True, metadata={"description": "no checklist needed; evidence instead"})
+    party_absent = fields.Boolean(required=True, metadata={"description": "nobody present: business.mode 'absent'"})
+
+
+class OptionSchema(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True, metadata={"description": "中文"})
+    label_en = fields.String(allow_none=True, required=True)
 
 
 class VisitPayloadSchema(Schema):
@@ -140,6 +166,10 @@ class VisitPayloadSchema(Schema):
     scheduled_on = fields.Date(allow_none=True)
     changed_at = fields.DateTime(required=True)
     records = fields.List(fields.Nested(HeldRecordSchema), required=True)
+    result_options = fields.List(fields.Nested(ResultOptionSchema), required=True,
+                                 metadata={"description": "the active result list (table result_codes)"})
+    method_options = fields.List(fields.Nested(OptionSchema), required=True)
+    follow_up_options = fields.List(fields.Nested(OptionSchema), required=True)
 
 
 class PullSchema(Schema):
@@ -158,10 +188,14 @@ class RecordInSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    department_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    base_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
+    # integers are bounded by the database's INTEGER: 2^63 is a 400, never a 500 (issue 7 §7)
+    department_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=INT_MAX))
+    base_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=INT_MAX),
                                   metadata={"description": "the server version this edits (0 = new)"})
-    content = fields.Dict(keys=fields.String(), required=True)
+    content = fields.Dict(keys=fields.String(), required=True, metadata={
+        "description": "the field record (docs/field-record.md): schema 2, see FieldRecord; a finished "
+                       "record must satisfy its rules (422 record_invalid otherwise)",
+        "allOf": [{"$ref": "#/components/schemas/FieldRecord"}]})
     photos = fields.List(fields.String(validate=SHA256), load_default=list,
                          validate=validate.Length(max=500))
     finished = fields.Boolean(load_default=False)
@@ -187,3 +221,4 @@ class ReceiptSchema(Schema):
     content_sha256 = fields.String(required=True)
     photos = fields.List(fields.Nested(ReceiptPhotoSchema), required=True)
     complete = fields.Boolean(required=True)
+    late = fields.Boolean(required=True, metadata={"description": "arrived after the visits were over (迟交)"})

@@ -7,11 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import text
 
 from ..catalog.models import ChecklistQuestion
 from ..core.models import utcnow
 from ..extensions import db
+from ..fieldwork import reference
+from ..fieldwork.models import RecordStatus
 from ..fieldwork.services import records_of_visits
 from ..planning.models import TaskStatus
 from ..teams.access import inspector_of
@@ -40,12 +43,24 @@ def _questions(template_ids: set[int]) -> dict[int, list[ChecklistQuestion]]:
     return out
 
 
+def _attention(row) -> dict[str, str] | None:
+    """Why the team must look at a held version (a conflict kept for the leader), or None."""
+    if row.status is RecordStatus.CONFLICT:
+        return {"code": "stale_version", "message": _(
+            "该版本基于第 %(b)s 版修改，而服务器当时已是第 %(s)s 版：已保留为冲突版本，请组长核对。",
+            b=row.base_version, s=row.server_version)}
+    return None
+
+
 def visit_payloads(visits: list[AssignedVisit]) -> list[dict[str, Any]]:
     """Return the payload of each visit (see ``VisitPayloadSchema``): task, team, the object's
     pre-check information (never the risk class), each department's checklists with their questions,
     and the records the server already holds."""
     questions = _questions({ai.template.id for a in visits for ai in a.items if ai.template})
     records = records_of_visits([a.visit.id for a in visits])
+    # reference data of the record (docs/field-record.md): the same for every visit of this pull
+    results = [o.payload() for o in reference.result_options()] if visits else []
+    methods, follow_ups = reference.method_options(), reference.follow_up_options()
     out = []
     for a in visits:
         leader = a.leader
@@ -89,7 +104,9 @@ def visit_payloads(visits: list[AssignedVisit]) -> list[dict[str, Any]]:
             "scheduled_on": a.visit.scheduled_on,
             "changed_at": a.visit.changed_at,
             "records": [{"uuid": r.uuid, "department_id": r.department_id, "version": r.version,
-                         "status": r.status.value} for r in records.get(a.visit.id, [])],
+                         "status": r.status.value, "finished": r.finished, "late": bool(r.late),
+                         "attention": _attention(r)} for r in records.get(a.visit.id, [])],
+            "result_options": results, "method_options": methods, "follow_up_options": follow_ups,
         })
     return out
 

@@ -6,7 +6,6 @@ CSRFProtect) except ``POST /api/session`` itself. Handlers: parse → check acce
 
 from __future__ import annotations
 
-import json
 import uuid as uuid_mod
 from typing import IO
 
@@ -22,9 +21,10 @@ from ..audit.services import record, set_actor
 from ..auth.models import User, UserSession
 from ..auth.sessions import _digest as session_digest
 from ..auth.sessions import check_password, revoke_token, start_session
+from ..auth.throttle import login_throttled
 from ..core.errors import Conflict, DomainError, Forbidden, NotFound
 from ..core.models import utcnow
-from ..extensions import csrf, db, limiter
+from ..extensions import csrf, db
 from ..fieldwork import photos, services
 from ..fieldwork.models import RecordPhoto, VisitRecord
 from ..fieldwork.views import can_view_visit
@@ -53,16 +53,6 @@ def _too_large(limit: int) -> DomainError:
 # -- session ---------------------------------------------------------------------------------------
 
 
-def _login_limit() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT", "10 per minute")
-
-
-def _username_key() -> str:
-    body = request.get_json(silent=True)
-    name = body.get("username") if isinstance(body, dict) else None
-    return "login-user:" + (name.strip().lower() if isinstance(name, str) else "")
-
-
 def _session_body(user: User) -> dict:
     row = db.session.execute(select(UserSession).where(
         UserSession.token_hash == session_digest(user.session_token))).scalar_one_or_none()
@@ -80,8 +70,7 @@ def _session_body(user: User) -> dict:
 # cross-site fetch with it needs a CORS preflight this server never grants.
 @bp.post("/api/session")
 @csrf.exempt
-@limiter.limit(_login_limit)
-@limiter.limit(_login_limit, key_func=_username_key)
+@login_throttled  # the same counts as POST /login (server/auth/throttle.py)
 def create_session():
     """Log in with ``{username, password}``; return the session body (200) and set the cookie.
     400 invalid body, 401 ``bad_credentials``, 403 ``account_disabled``, 415 not JSON, 429."""
@@ -157,7 +146,7 @@ def _parse_record(record_uuid: str, raw: bytes) -> services.RecordInput:
         raise DomainError("missing_idempotency_data", _("缺少或无效的记录编号（UUID）。请更新应用后重试。"),
                           field="uuid") from None
     try:
-        body = json.loads(raw or b"null")
+        body = current_app.json.loads(raw or b"null")  # depth and NUL checked (server/core/input_guard.py)
     except ValueError:
         body = None
     if not isinstance(body, dict):
@@ -172,6 +161,9 @@ def _parse_record(record_uuid: str, raw: bytes) -> services.RecordInput:
         raise DomainError("invalid_record", _("记录内容无效：%(f)s。", f="、".join(fields)), fields=err.messages) from None
     try:
         services.canonical_json(data["content"])
+    except UnicodeEncodeError:
+        raise DomainError("invalid_record", _(
+            "记录内容无效：含有无法编码的字符（孤立的 Unicode 代理项）。请删除该字符后重试。")) from None
     except ValueError:
         raise DomainError("invalid_record", _("记录内容无效：不允许 NaN 或无穷大数值。")) from None
     return services.RecordInput(uuid=uid, **data)
@@ -182,8 +174,10 @@ def put_record(visit_id: int, record_uuid: str):
     """Store one version of a department's section: 201 receipt (new), 200 same receipt (resent).
 
     400 ``missing_idempotency_data`` / ``invalid_record``; 403 ``not_team_member`` /
-    ``other_department``; 404; 409 ``idempotency_mismatch``, ``stale_version`` (kept as a
-    conflict, receipt in ``details.receipt``), ``in_progress``; 413 ``payload_too_large``."""
+    ``other_department`` / ``recused`` / ``not_results_entrant``; 404; 409 ``idempotency_mismatch``,
+    ``stale_version`` (kept as a conflict, receipt in ``details.receipt``), ``in_progress``;
+    413 ``payload_too_large``; 422 ``record_invalid`` (``details.fields``: the content paths that
+    break docs/field-record.md; nothing stored)."""
     user = _require_user()
     data = _parse_record(record_uuid, _read_limited(current_app.config["SYNC_MAX_RECORD_BYTES"]))
     visit = services.get_visit(visit_id)

@@ -8,7 +8,15 @@ from server.audit.models import AuditEntry
 from server.extensions import db
 from server.fieldwork.models import RecordStatus, VisitRecord
 from server.visits.models import VisitStatus
-from tests.sync.conftest import jpeg_bytes, new_uuid, put_record, record_body, sha, upload
+from tests.sync.conftest import (
+    app_record,
+    jpeg_bytes,
+    new_uuid,
+    put_record,
+    record_body,
+    sha,
+    upload,
+)
 
 
 def _count() -> int:
@@ -111,6 +119,16 @@ def test_content_that_is_not_an_object_is_400_invalid_record(field, login):
     assert _count() == 0
 
 
+def test_lone_surrogate_in_content_is_400_saying_so_and_nothing_is_stored(field, login):
+    """JSON may escape a lone surrogate ("\\udcd7"); it cannot be stored as text: a clear 400."""
+    body = {**record_body(field.a.id), "content": {"notes": "x\udcd7"}}
+    resp = put_record(login(field.u_a1), field.v_z.id, new_uuid(), body)
+    assert resp.status_code == 400
+    assert resp.get_json()["error"]["code"] == "invalid_record"
+    assert "代理项" in resp.get_json()["error"]["message"]
+    assert _count() == 0
+
+
 def test_too_large_record_is_413_with_the_limit(field, login, app):
     app.config["SYNC_MAX_RECORD_BYTES"] = 2048
     body = record_body(field.a.id, content={"notes": "很" * 2000})
@@ -156,10 +174,12 @@ def test_store_is_audit_logged(field, login):
 
 
 def test_visit_moves_to_in_progress_then_done_when_every_department_finished(field, login):
-    put_record(login(field.u_a1), field.v_z.id, new_uuid(), record_body(field.a.id, finished=True))
+    done_a = record_body(field.a.id, content=app_record(field.v_z, field.a.id), finished=True)
+    assert put_record(login(field.u_a1), field.v_z.id, new_uuid(), done_a).status_code == 201
     db.session.refresh(field.v_z)
     assert field.v_z.status is VisitStatus.IN_PROGRESS
-    put_record(login(field.u_b1), field.v_z.id, new_uuid(), record_body(field.b.id, finished=True))
+    done_b = record_body(field.b.id, content=app_record(field.v_z, field.b.id), finished=True)
+    assert put_record(login(field.u_b1), field.v_z.id, new_uuid(), done_b).status_code == 201
     db.session.refresh(field.v_z)
     assert field.v_z.status is VisitStatus.DONE
 

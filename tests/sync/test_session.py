@@ -29,8 +29,10 @@ def test_bad_password_is_401_and_logged(field, client):
 
 def test_nul_character_in_username_is_400_not_a_server_error(field, client):
     resp = client.post("/api/session", json={"username": "insp\x00a1", "password": PASSWORD})
-    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "invalid_request"
-    assert "用户名" in resp.get_json()["error"]["message"]
+    # refused for the whole application in one place (server/core/input_guard.py), naming the field
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "nul_character"
+    assert resp.get_json()["error"]["details"]["field"] == "username"
+    assert "NUL" in resp.get_json()["error"]["message"]
     assert client.get("/api/session").status_code == 401
 
 
