@@ -4,6 +4,15 @@ import { getMeta, setMeta } from './db.js';
 
 export class NetworkError extends Error {}
 
+/** No answer within the time limit: treated like a network failure (retried with backoff). */
+export class TimeoutError extends NetworkError {
+  constructor(ms) { super(`timeout after ${ms} ms`); this.timeoutMs = ms; }
+}
+
+// Every request gives up after a while, so a response that never comes cannot freeze sync [issue 7 §7].
+export const JSON_TIMEOUT_MS = 20_000;
+export const UPLOAD_TIMEOUT_MS = 90_000; // one photo chunk (≤ 256 KiB) on a slow 2G link
+
 /** An HTTP answer other than 2xx: `status`, stable `code`, the server's Chinese `message`, `details`. */
 export class ApiError extends Error {
   constructor(status, body) {
@@ -15,7 +24,8 @@ export class ApiError extends Error {
   }
 }
 
-export async function request(method, path, { json, body, headers = {}, raw = false } = {}) {
+/** Call the API. `timeout` (ms) covers the whole exchange, body included; then a TimeoutError. */
+export async function request(method, path, { json, body, headers = {}, raw = false, timeout = JSON_TIMEOUT_MS } = {}) {
   const session = await getMeta('session');
   const h = { Accept: 'application/json', ...headers };
   if (method !== 'GET' && method !== 'HEAD' && session?.csrf_token) h['X-CSRFToken'] = session.csrf_token;
@@ -23,17 +33,23 @@ export async function request(method, path, { json, body, headers = {}, raw = fa
     h['Content-Type'] = 'application/json';
     body = JSON.stringify(json);
   }
+  const ctl = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; ctl.abort(); }, timeout);
   let res;
-  try {
-    res = await fetch(path, { method, body, headers: h, credentials: 'same-origin', cache: 'no-store' });
-  } catch (e) {
-    throw new NetworkError(e.message || 'network');
-  }
-  if (raw) return res;
   let data = null;
-  if (res.status !== 204 && method !== 'HEAD') {
-    const text = await res.text();
-    try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  try {
+    res = await fetch(path, { method, body, headers: h, credentials: 'same-origin', cache: 'no-store', signal: ctl.signal });
+    if (raw) return res;
+    if (res.status !== 204 && method !== 'HEAD') {
+      const text = await res.text();
+      try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+    }
+  } catch (e) {
+    if (timedOut) throw new TimeoutError(timeout);
+    throw new NetworkError(e.message || 'network');
+  } finally {
+    clearTimeout(timer);
   }
   if (!res.ok) throw new ApiError(res.status, data);
   return { status: res.status, data, headers: res.headers };

@@ -73,13 +73,30 @@ async function renderSyncBar() {
     parts.push(h('p.warn#relogin', t('请重新登录以同步'), ' ',
       h('a.button', { href: '#/login' }, t('重新登录'))));
   }
+  // "离线": the browser says it has no network, or the last attempt found no server at all
+  const offline = !navigator.onLine || (!!sync && !sync.ok && !!sync.unreachable);
+  if (offline) {
+    parts.push(h('span.badge.offline#offline', { dataset: { why: navigator.onLine ? 'server' : 'network' } }, t('离线'),
+      ' · ', navigator.onLine ? t('服务器无法连接') : t('没有网络'), ' · ', t('记录保存在本机')));
+  }
   parts.push(h('span#outbox-count', { dataset: { count } },
     count ? t('待同步 {n} 条', { n: count }) : t('没有待同步的记录')));
-  if (sync?.at) parts.push(h('span.hint', ' · ', t('上次同步'), ' ', fmtTime(sync.at),
-    sync.ok ? '' : ` (${t('未完成')})`));
+  if (sync?.at && sync.ok) {
+    parts.push(h('span.hint#last-sync', { dataset: { ok: '1' } }, ' · ', t('上次同步'), ' ', fmtTime(sync.at)));
+  } else if (sync?.at && sync.reason !== 'login') {
+    parts.push(h('span.error#last-sync', { dataset: { ok: '0' } }, ' · ',
+      t('上次同步失败 {time}，原因：{why}', { time: fmtTime(sync.at), why: failureReason(sync) }),
+      sync.last_ok_at ? h('span.hint', `（${t('上次成功 {time}', { time: fmtTime(sync.last_ok_at) })}）`) : null));
+  }
   parts.push(h('button#sync-now.small', { type: 'button', disabled: ui.syncing, onclick: () => syncNow() },
     ui.syncing ? t('同步中…') : t('立即同步')));
   clear(bar, parts);
+}
+
+function failureReason(sync) {
+  if (sync.timeout) return t('服务器无响应（超时）');
+  if (sync.unreachable) return navigator.onLine ? t('无法连接服务器') : t('没有网络');
+  return sync.message || t('未知错误');
 }
 
 function renderUpdateBanner() {
@@ -174,7 +191,7 @@ function langToggle() {
 export function visitState(visit, records, deptId) {
   const mine = records.filter((r) => r.department_id === deptId);
   if (mine.some((r) => r.status === 'attention' || r.status === 'conflict')) return 'attention';
-  const latest = mine[mine.length - 1];
+  const latest = mine.filter((r) => r.status !== 'superseded').pop();
   if (latest?.status === 'draft') return 'in_progress';
   if (latest?.status === 'queued') return 'to_sync';
   if (visit.status === 'done') return 'done';
@@ -211,10 +228,13 @@ async function screenList(current) {
   for (const [d, list] of groups) {
     body.push(h('h2.date', d || t('未定日期')));
     body.push(h('ul.visits', list.map((v) => {
-      const state = visitState(v, byVisit.get(v.id) || [], myDepartment(v, s));
+      const mine = byVisit.get(v.id) || [];
+      const state = visitState(v, mine, myDepartment(v, s));
+      const why = state === 'attention' ? mine.find((r) => r.status === 'attention' || r.status === 'conflict')?.error : null;
       return h('li', h('a.visit', { href: `#/visit/${v.id}`, dataset: { visitId: v.id, state } },
         h('span.name', v.object?.name || `#${v.id}`),
         h('span.sub', v.object?.address || '', v.withdrawn ? ` · ${t('已撤回')}` : ''),
+        why ? h('span.sub.error.attention-reason', why) : null,
         h(`span.badge.${STATE_BADGE[state] || 'plain'}`, { dataset: { state } }, t(VISIT_STATES[state]))));
     })));
   }
@@ -268,7 +288,8 @@ async function screenVisit(id, current) {
           h('h3', sec.department),
           h('ul.plain', sec.items.map((it) => h('li', it.name))),
           server.length ? h('ul.plain.server-records', server.map((r) => h('li', { dataset: { status: r.status } },
-            `v${r.version ?? '—'} · `, r.status === 'conflict' ? h('strong.error', t('冲突版本，待组长处理')) : t('已存服务器')))) : null,
+            `v${r.version ?? '—'} · `, r.status === 'conflict' ? h('strong.error', t('冲突版本，待组长处理')) : t('已存服务器'),
+            r.late ? ` · ${t('迟交')}` : '', r.attention?.message ? h('span.error', ` · ${r.attention.message}`) : null))) : null,
           conflict ? h('p.error.conflict', { role: 'alert' }, t('需处理'), '：', conflict.error || t('与其他设备的版本冲突，已交组长处理。')) : null,
           sec.department_id === myDept
             ? h('a.button#open-form', { href: `#/visit/${v.id}/form` }, local.length ? t('查看/填写本部门记录') : t('开始检查'))
@@ -337,7 +358,8 @@ export async function route() {
 async function start() {
   setLang(getLang());
   window.addEventListener('hashchange', route);
-  window.addEventListener('online', () => syncNow());
+  window.addEventListener('online', () => { renderSyncBar(); syncNow(); });
+  window.addEventListener('offline', () => renderSyncBar());
   document.addEventListener('form-state', renderUpdateBanner);
   try { await navigator.storage?.persist?.(); } catch { /* not granted: shown in 设置 */ }
   await route();

@@ -6,7 +6,8 @@
 //   visits   VisitPayload from the server (+ withdrawn flag), key id
 //   records  one department's section of one visit, each saved version with its own UUID, key uuid
 //            {uuid, visit_id, department_id, parent_uuid, base_version, content, photos[], finished,
-//             status: draft|queued|synced|conflict|attention, receipt, error, saved_at, locked_at}
+//             status: draft|queued|synced|conflict|attention|superseded, receipt, error, error_code,
+//             error_fields (the server's details.fields), server_errors (a fix draft), saved_at, locked_at}
 //   photos   {sha256, blob, type, size, width, height, captured_at, gps, visit_id, uploaded}
 //   outbox   FIFO of things to send, key seq (autoIncrement) {seq, kind:'record', uuid, visit_id,
 //            state: 'pending'|'attention', attempts, last_error, created_at}
@@ -141,10 +142,19 @@ export async function deleteDraft(uuid) {
   await tx.done;
 }
 
-/** "完成": lock the record on the device and queue it, in one transaction. */
+/** "完成": lock the record on the device and queue it, in one transaction. A corrected version of a
+ * record the server refused ("需处理", never stored there) takes that record's place in the outbox: the
+ * refused version stays on the phone as 'superseded' (its content lives on in the new version). */
 export async function finishRecord(record) {
   const tx = await rw(['records', 'outbox']);
   const now = new Date().toISOString();
+  const parent = record.parent_uuid ? await tx.objectStore('records').get(record.parent_uuid) : null;
+  if (parent && parent.status === 'attention') {
+    for (const item of await tx.objectStore('outbox').getAll()) {
+      if (item.uuid === parent.uuid) await tx.objectStore('outbox').delete(item.seq);
+    }
+    await tx.objectStore('records').put({ ...parent, status: 'superseded', superseded_by: record.uuid });
+  }
   await tx.objectStore('records').put({ ...record, finished: true, status: 'queued', locked_at: now, saved_at: now });
   await tx.objectStore('outbox').add({ kind: 'record', uuid: record.uuid, visit_id: record.visit_id, state: 'pending',
     attempts: 0, created_at: now });
@@ -191,12 +201,15 @@ export async function settleOutboxItem(seq, uuid, receipt, status, message = nul
 }
 
 /** The server refused the item for good: keep it (evidence), park it and show the message. */
-export async function parkOutboxItem(seq, uuid, message, code) {
+export async function parkOutboxItem(seq, uuid, message, code, fields = null) {
   const tx = await rw(['records', 'outbox']);
   const item = await tx.objectStore('outbox').get(seq);
   if (item) await tx.objectStore('outbox').put({ ...item, state: 'attention', last_error: message, error_code: code });
   const rec = await tx.objectStore('records').get(uuid);
-  if (rec) await tx.objectStore('records').put({ ...rec, status: 'attention', error: message, error_code: code });
+  if (rec) {
+    await tx.objectStore('records').put({ ...rec, status: 'attention', error: message, error_code: code,
+      error_fields: fields });
+  }
   await tx.done;
 }
 

@@ -1,11 +1,12 @@
-// Reference data the app needs offline. The result list is configurable on the server: a pulled
-// visit may carry `result_options [{code, label, problem, no_check}]`; these ten standard categories
-// [000#20] are the default.
+// Reference data the app needs offline. The lists are configurable on the server: a pulled visit
+// carries `result_options [{code, label, problem, no_check, party_absent}]`, `method_options` and
+// `follow_up_options` (docs/field-record.md); these built-in lists are the defaults offline. The ten
+// standard result categories are [000#20].
 export const DEFAULT_RESULTS = [
   { code: 'no_problem', label: '未发现问题', problem: false },
   { code: 'not_disclosed', label: '未按规定公示应当公示的信息', problem: true },
   { code: 'false_disclosure', label: '公示信息隐瞒真实情况弄虚作假', problem: true },
-  { code: 'unreachable', label: '通过登记的住所（经营场所）无法联系', problem: false, no_check: true },
+  { code: 'unreachable', label: '通过登记的住所（经营场所）无法联系', problem: false, no_check: true, party_absent: true },
   { code: 'rectified', label: '发现问题已责令改正', problem: true },
   { code: 'uncooperative', label: '不配合检查情节严重', problem: true, no_check: true },
   { code: 'no_activity', label: '未发现开展本次抽查涉及的经营活动', problem: false },
@@ -14,10 +15,24 @@ export const DEFAULT_RESULTS = [
   { code: 'unqualified', label: '不合格', problem: true },
 ];
 
-export function resultOptions(visit) {
-  return (visit && Array.isArray(visit.result_options) && visit.result_options.length)
-    ? visit.result_options : DEFAULT_RESULTS;
+export function resultOptions(visit) { return listOr(visit, 'result_options', DEFAULT_RESULTS); }
+
+/** How an item was checked [002#15]. */
+export const DEFAULT_METHODS = [
+  { code: 'onsite', label: '现场检查' },
+  { code: 'documents', label: '书面检查' },
+  { code: 'online', label: '网络监测' },
+  { code: 'sampling', label: '抽样检测' },
+];
+
+function listOr(visit, key, fallback) {
+  const list = visit && visit[key];
+  return Array.isArray(list) && list.length ? list : fallback;
 }
+
+export function methodOptions(visit) { return listOr(visit, 'method_options', DEFAULT_METHODS); }
+
+export function followUpOptions(visit) { return listOr(visit, 'follow_up_options', FOLLOW_UPS); }
 
 export const FOLLOW_UPS = [
   { code: 'none', label: '无' },
@@ -57,3 +72,75 @@ export const OBJECT_TYPE_LABELS = {
   enterprise: '企业', individual: '个体工商户', cooperative: '农民专业合作社', other: '其他主体', product: '产品',
   project: '项目',
 };
+
+export const NOTICE_LABELS = { served: '已送达告知书', not_served: '未送达告知书', unannounced: '不事先告知' };
+
+export const BUSINESS_MODE_LABELS = { signature: '当场签字', stamp: '纸质表盖章', refusal: '拒绝签字',
+  absent: '无法联系/无人在场' };
+
+/** The content schema the app writes (docs/field-record.md). */
+export const CONTENT_SCHEMA = 2;
+
+/**
+ * Bring a record's content up to schema 2 in place, losing nothing: every schema-1 field stays; the
+ * new fields start empty; schema 1's "未事先告知" on an announced task becomes 'not_served'.
+ * Returns the same object.
+ */
+export function upgradeContent(c, visit) {
+  if (!c || typeof c !== 'object') return c;
+  const unannounced = !!visit?.task?.unannounced;
+  if ((c.schema || 1) < 2) {
+    if (c.notice === 'unannounced' && !unannounced) c.notice = 'not_served';
+    c.schema = CONTENT_SCHEMA;
+  }
+  if (unannounced) c.notice = 'unannounced';
+  c.results = c.results || {};
+  for (const r of Object.values(c.results)) {
+    if (!r || typeof r !== 'object') continue;
+    for (const k of ['method', 'problems', 'handling']) if (r[k] == null) r[k] = '';
+  }
+  c.party = { liaison_name: '', liaison_phone: '', opinion: '', ...(c.party || {}) };
+  c.answers = c.answers || {};
+  c.measures = c.measures || {};
+  c.photos = c.photos || [];
+  c.inspectors = c.inspectors || {};
+  return c;
+}
+
+/** Map a server field path (docs/field-record.md, e.g. `results.12.legal_basis`) to the form's field id. */
+export function fieldIdFor(path) {
+  const p = String(path || '').split('.');
+  const [head, a, b, c] = p;
+  if (head === 'results' && a) {
+    const map = { code: 'result', method: 'method', legal_basis: 'basis', follow_up: 'followup', problems: 'problems',
+      handling: 'handling' };
+    return `${map[b] || 'result'}-${a}`;
+  }
+  if (head === 'answers' && a) return `q-${p.slice(1).join('.')}`;
+  if (head === 'inspectors' && a) return `sig-inspector-${a}`;
+  if (head === 'party') return { liaison_name: 'party-liaison', liaison_phone: 'party-phone', opinion: 'party-opinion' }[a]
+    || 'party-opinion';
+  if (head === 'measures' && a) return `measure-${a}`;
+  if (head === 'business') {
+    if (a === 'refusal') {
+      return { reason: 'refusal-reason', at: 'refusal-at', place: 'refusal-place', statement: 'refusal-statement',
+        inspector_signature: 'sig-refusal' }[b] || 'sig-refusal';
+    }
+    return { signature: 'sig-business', name: 'biz-name', role: 'biz-role', stamp_photo: 'stamp-photo' }[a] || 'biz-mode';
+  }
+  if (['photos', 'evidence', 'evidence_notes'].includes(head)) return 'evidence_notes';
+  if (head === 'check_in') return 'check_in';
+  if (head === 'notice') return 'notice';
+  if (['findings', 'notes'].includes(head)) return head;
+  return c === undefined && head ? `form-${head}` : 'form';
+}
+
+/** {field id: message} for the server's `details.fields`. */
+export function serverFieldErrors(fields) {
+  const out = {};
+  for (const [path, msg] of Object.entries(fields || {})) {
+    const id = fieldIdFor(path);
+    out[id] = out[id] ? `${out[id]}；${msg}` : String(msg);
+  }
+  return out;
+}

@@ -1,13 +1,18 @@
 // The on-site form for the logged-in inspector's department section of one visit: check-in,
-// notice, checklist answers, notes, photos, findings, measures, a result per item, the business's
-// signature (or stamped paper form, or a structured refusal) and every inspector's signature.
+// notice, checklist answers, notes, photos, findings, measures, per item a result, the method used,
+// problems and handling, the party's liaison and opinion, the business's signature (or stamped paper
+// form, or a structured refusal, or "无法联系/无人在场" with evidence only) and every inspector's
+// signature. The content format is schema 2 (docs/field-record.md); schema-1 drafts are upgraded.
 // Every change is written to IndexedDB at once (db.saveDraft); "完成" locks the record and queues
 // it; a later change makes a new version (new UUID, parent_uuid → base_version at send time).
 import SignaturePad from 'signature_pad';
 import * as db from './db.js';
 import { clear, fmtTime, h } from './dom.js';
-import { FOLLOW_UPS, MEASURE_FORMS, MEASURES, resultOptions } from './domain.js';
-import { t } from './i18n.js';
+import {
+  BUSINESS_MODE_LABELS, CONTENT_SCHEMA, MEASURE_FORMS, MEASURES, NOTICE_LABELS, followUpOptions, methodOptions,
+  resultOptions, serverFieldErrors, upgradeContent,
+} from './domain.js';
+import { getLang, t } from './i18n.js';
 import { currentPosition, processPhoto } from './photos.js';
 
 let open = false;
@@ -30,7 +35,7 @@ export function myDepartment(visit, session) {
 
 function emptyContent(visit) {
   return {
-    schema: 1,
+    schema: CONTENT_SCHEMA,
     check_in: null,
     notice: visit.task?.unannounced ? 'unannounced' : null,
     answers: {},
@@ -40,6 +45,7 @@ function emptyContent(visit) {
     evidence_notes: '',
     notes: '',
     photos: [],
+    party: { liaison_name: '', liaison_phone: '', opinion: '' },
     business: { mode: 'signature', name: '', role: '', signature: null, signed_at: null, stamp_photo: null,
       refusal: { reason: '', at: '', place: visit.object?.address || '', witness_name: '', witness_photo: null,
         statement: '被检查对象拒绝在检查记录上签字（盖章），检查人员在场见证并作此说明。', inspector_signature: null,
@@ -65,21 +71,47 @@ function latestServerUuid(visit, deptId) {
   return list.length ? list.reduce((a, b) => ((b.version || 0) > (a.version || 0) ? b : a)).uuid : null;
 }
 
+/** A reference option's label in the UI language (the server may send `label_en`). */
+function optLabel(o) { return getLang() === 'en' && o.label_en ? o.label_en : t(o.label); }
+
 // -- validation ---------------------------------------------------------------------------------
 
-/** Return {field: message} for everything that stops "完成". */
+/** True when every item of the section has a result whose option is party_absent (无法联系/无人在场). */
+export function allPartyAbsent(c, visit, section) {
+  const results = resultOptions(visit);
+  return section.items.length > 0 && section.items.every((it) => results.find(
+    (o) => o.code === c.results?.[it.check_item_id]?.code)?.party_absent);
+}
+
+const PHONE_RE = /^[0-9+\- ]{1,30}$/;
+
+/** Return {field: message} for everything that stops "完成" (mirrors the server's rules). */
 export function validate(c, visit, section) {
   const e = {};
   const results = resultOptions(visit);
+  const methods = methodOptions(visit);
+  const followUps = followUpOptions(visit);
   if (!c.check_in?.at) e.check_in = t('请先签到（记录到达时间和位置）。');
-  if (!c.notice) e.notice = t('请选择是否已送达告知书。');
+  if (visit.task?.unannounced) {
+    if (c.notice !== 'unannounced') e.notice = t('本任务不得事先告知。');
+  } else if (!['served', 'not_served'].includes(c.notice)) {
+    e.notice = t('请选择是否已送达告知书。');
+  }
   let anyNoCheck = false;
   for (const item of section.items) {
-    const r = c.results[item.check_item_id] || {};
+    const id = item.check_item_id;
+    const r = c.results[id] || {};
     const opt = results.find((o) => o.code === r.code);
-    if (!opt) e[`result-${item.check_item_id}`] = t('请选择检查结果。');
-    if (opt?.problem && !(r.legal_basis || '').trim()) e[`basis-${item.check_item_id}`] = t('发现问题时必须填写法律依据。');
-    if (opt?.problem && !r.follow_up) e[`followup-${item.check_item_id}`] = t('发现问题时请选择后续处理措施。');
+    if (!opt) e[`result-${id}`] = t('请选择检查结果。');
+    if (opt && !opt.no_check && !methods.some((m) => m.code === r.method)) e[`method-${id}`] = t('请选择检查方式。');
+    if (opt?.problem) {
+      if (!(r.problems || '').trim()) e[`problems-${id}`] = t('发现问题时必须填写发现的问题。');
+      if (!(r.handling || '').trim()) e[`handling-${id}`] = t('发现问题时必须填写处理情况。');
+      if (!(r.legal_basis || '').trim()) e[`basis-${id}`] = t('发现问题时必须填写法律依据。');
+      if (!r.follow_up || r.follow_up === 'none' || !followUps.some((f) => f.code === r.follow_up)) {
+        e[`followup-${id}`] = t('发现问题时请选择后续处理措施。');
+      }
+    }
     if (opt?.no_check) { anyNoCheck = true; continue; } // unreachable/uncooperative: no full checklist [000#21]
     for (const q of item.template?.questions || []) {
       const key = `${item.check_item_id}-${q.id}`;
@@ -98,14 +130,21 @@ export function validate(c, visit, section) {
       }
     }
   }
-  if (anyNoCheck && !c.photos.length && !(c.evidence_notes || '').trim()) {
+  const phone = (c.party?.liaison_phone || '').trim();
+  if (phone && !PHONE_RE.test(phone)) e['party-phone'] = t('联系电话只能包含数字、+、- 和空格（最多 30 位）。');
+  const absent = allPartyAbsent(c, visit, section);
+  if ((anyNoCheck || c.business.mode === 'absent') && !c.photos.length && !(c.evidence_notes || '').trim()) {
     e.evidence_notes = t('无法联系或不配合检查时，请拍照或写明取证情况。');
   }
   for (const m of MEASURES) {
     if (c.measures[m.code]?.on && !c.measures[m.code].form) e[`measure-${m.code}`] = t('请选择措施的形式。');
   }
   const b = c.business;
-  if (b.mode === 'signature') {
+  if (absent && b.mode !== 'absent') {
+    e['biz-mode'] = t('所有事项均为无法联系时，请选择“无法联系/无人在场”。');
+  } else if (b.mode === 'absent') {
+    if (!absent) e['biz-mode'] = t('只有所有事项均为无法联系时，才能选择“无法联系/无人在场”。');
+  } else if (b.mode === 'signature') {
     if (!b.name.trim()) e['biz-name'] = t('请填写签字人姓名。');
     if (!b.role.trim()) e['biz-role'] = t('请填写签字人职务。');
     if (!b.signature) e['sig-business'] = t('请被检查对象签字。');
@@ -144,8 +183,15 @@ export async function renderForm(main, visitId, opts) {
   const mine = (await db.recordsForVisit(visitId)).filter((r) => r.department_id === deptId);
   if (!current()) return;
   let draft = mine.find((r) => r.status === 'draft');
-  const latest = mine[mine.length - 1];
+  const latest = mine.filter((r) => r.status !== 'superseded').pop() || mine[mine.length - 1];
   if (!draft && latest) { renderLocked(main, visit, section, latest, { header, back, afterSave }); return; }
+  if (draft && (draft.content?.schema || 1) < CONTENT_SCHEMA) {
+    upgradeContent(draft.content, visit); // a draft of an older app version: upgraded in place, nothing lost
+    await db.saveDraft(draft);
+    if (!current()) return;
+  } else if (draft) {
+    upgradeContent(draft.content, visit);
+  }
   if (!draft) {
     const prevUuid = latestServerUuid(visit, deptId);
     draft = { uuid: crypto.randomUUID(), visit_id: visit.id, department_id: deptId, parent_uuid: null,
@@ -158,34 +204,48 @@ export async function renderForm(main, visitId, opts) {
 function renderLocked(main, visit, section, rec, { header, back }) {
   const c = rec.content;
   const statusText = { queued: t('已完成，待同步'), synced: t('已同步'), conflict: t('需处理：版本冲突'),
-    attention: t('需处理') }[rec.status] || rec.status;
+    attention: t('需处理'), superseded: t('已由更正后的版本取代') }[rec.status] || rec.status;
   const results = resultOptions(visit);
+  const methods = methodOptions(visit);
+  const fieldMsgs = Object.values(rec.error_fields || {});
+  const refused = rec.status === 'attention';
+  const biz = c.business?.mode === 'signature' ? `${c.business.name}（${c.business.role}）`
+    : t(BUSINESS_MODE_LABELS[c.business?.mode] || c.business?.mode || '—');
   clear(main, header(t('现场检查记录'), back),
     h('section.card#record-locked', { dataset: { uuid: rec.uuid, status: rec.status } },
       h('h2', section.department),
       h(`p.badge.${rec.status === 'synced' ? 'ok' : rec.status === 'queued' ? 'warn' : 'danger'}#record-status`, statusText),
       rec.error ? h('p.error#record-error', { role: 'alert' }, rec.error) : null,
+      fieldMsgs.length ? h('ul.error#record-error-fields', fieldMsgs.map((m) => h('li', String(m)))) : null,
+      refused ? h('p.hint', t('服务器没有接收这份记录，它仍保存在本机。请点“修改后重新发送”，按提示更正后再完成。')) : null,
       rec.receipt ? h('p.hint', t('服务器记录号'), ` ${rec.receipt.record_id} · v${rec.receipt.version}`,
         rec.receipt.complete ? '' : ` · ${t('照片未全部到达')}`) : null,
       h('dl.props',
         h('dt', t('签到')), h('dd', c.check_in ? fmtTime(c.check_in.at) : '—'),
-        h('dt', t('告知')), h('dd', c.notice === 'served' ? t('已送达告知书') : t('未事先告知')),
-        section.items.map((it) => [h('dt', it.name),
-          h('dd', results.find((o) => o.code === c.results[it.check_item_id]?.code)?.label || '—')]),
+        h('dt', t('告知')), h('dd', t(NOTICE_LABELS[c.notice] || '—')),
+        section.items.map((it) => {
+          const r = c.results[it.check_item_id] || {};
+          const res = results.find((o) => o.code === r.code);
+          const how = methods.find((m) => m.code === r.method);
+          return [h('dt', it.name), h('dd', res ? optLabel(res) : '—', how ? ` · ${optLabel(how)}` : '')];
+        }),
         h('dt', t('照片')), h('dd', String(referencedPhotos(c).length)),
-        h('dt', t('被检查对象')), h('dd', c.business.mode === 'refusal' ? t('拒绝签字') : c.business.mode === 'stamp'
-          ? t('盖章纸质表') : `${c.business.name}（${c.business.role}）`)),
+        h('dt', t('被检查对象')), h('dd', biz)),
       h('p.hint', t('记录已锁定。修改会生成新的版本，原版本保留。')),
-      h('button.secondary#new-version', { type: 'button', onclick: async () => {
+      h(`button.${refused ? 'primary' : 'secondary'}#new-version`, { type: 'button', onclick: async () => {
         const draft = { uuid: crypto.randomUUID(), visit_id: rec.visit_id, department_id: rec.department_id,
           parent_uuid: rec.uuid, base_version: rec.receipt?.version ?? rec.base_version,
-          content: structuredClone(rec.content), photos: [...(rec.photos || [])], finished: false,
+          content: upgradeContent(structuredClone(rec.content), visit), photos: [...(rec.photos || [])], finished: false,
           created_at: new Date().toISOString() };
+        if (refused) {
+          draft.server_errors = serverFieldErrors(rec.error_fields);
+          draft.server_message = rec.error || null;
+        }
         draft.content.inspectors = {};
         draft.content.business = { ...draft.content.business, signature: null };
         await db.saveDraft(draft);
         window.dispatchEvent(new HashChangeEvent('hashchange'));
-      } }, t('修改（生成新版本）'))));
+      } }, refused ? t('修改后重新发送') : t('修改（生成新版本）'))));
 }
 
 class FormView {
@@ -193,8 +253,23 @@ class FormView {
     Object.assign(this, { main, visit, section, draft, opts });
     this.c = draft.content;
     this.errors = {};
+    // the server's field messages for a refused record being corrected; each goes when its field changes
+    this.serverErrors = { ...(draft.server_errors || {}) };
+    this.saveState = draft.saved_at ? { text: t('已保存'), state: 'saved' } : { text: t('尚未保存'), state: 'unsaved' };
     this.writing = null;
     this.again = false;
+  }
+
+  /** Local validation messages, plus the server's for fields not touched since. */
+  allErrors() { return { ...this.serverErrors, ...this.errors }; }
+
+  // a field was changed: the server's message about it no longer applies
+  touched(ev) {
+    const target = ev.target;
+    const ids = [target?.id, target?.name, target?.closest?.('[data-field]')?.dataset.field].filter(Boolean);
+    let hit = false;
+    for (const id of ids) if (this.serverErrors[id]) { delete this.serverErrors[id]; hit = true; }
+    if (hit) { this.draft.server_errors = this.serverErrors; this.refreshErrors(); }
   }
 
   // every change lands in IndexedDB now; writes are serialised so the last state always wins
@@ -206,7 +281,9 @@ class FormView {
         this.again = false;
         this.draft.content = this.c;
         this.draft.photos = referencedPhotos(this.c);
+        this.draft.server_errors = this.serverErrors;
         await db.saveDraft(this.draft);
+        this.draft.saved_at = new Date().toISOString(); // a re-render must not say "尚未保存" again
       } while (this.again);
     })();
     try {
@@ -222,23 +299,31 @@ class FormView {
 
   // after a refused "完成", messages disappear as soon as their field is put right
   refreshErrors() {
-    if (!this.attempted) return;
-    this.errors = validate(this.c, this.visit, this.section);
+    if (!this.attempted && !Object.keys(this.serverErrors).length && !document.getElementById('form-errors')) return;
+    if (this.attempted) this.errors = validate(this.c, this.visit, this.section);
+    const all = this.allErrors();
     for (const el of this.main.querySelectorAll('.field-error[data-for]')) {
-      if (!this.errors[el.dataset.for]) {
+      if (!all[el.dataset.for]) {
         el.remove();
         document.getElementById(el.dataset.for)?.removeAttribute('aria-invalid');
       }
     }
     const box = document.getElementById('form-errors');
     if (box) {
-      const n = Object.keys(this.errors).length;
-      if (!n) box.remove();
-      else clear(box, h('strong', t('还有 {n} 处需要填写或更正：', { n })), h('ul', Object.values(this.errors).map((m) => h('li', m))));
+      if (!Object.keys(all).length) box.remove();
+      else clear(box, ...this.errorBox(all));
     }
   }
 
+  errorBox(all) {
+    const n = Object.keys(all).length;
+    return [
+      this.draft.server_message ? h('p#server-message', t('服务器退回'), '：', this.draft.server_message) : null,
+      h('strong', t('还有 {n} 处需要填写或更正：', { n })), h('ul', Object.values(all).map((m) => h('li', m)))];
+  }
+
   setSaveState(text, state) {
+    this.saveState = { text, state };
     const el = document.getElementById('save-state');
     if (el) { el.textContent = text; el.dataset.state = state; }
   }
@@ -251,13 +336,13 @@ class FormView {
   }
 
   err(field) {
-    const msg = this.errors[field];
+    const msg = this.errors[field] || this.serverErrors[field];
     return msg ? h('p.field-error', { role: 'alert', dataset: { for: field } }, msg) : null;
   }
 
   text(id, value, onInput, { multiline = false, type = 'text', ...attrs } = {}) {
     const el = h(multiline ? 'textarea' : 'input', { id, name: id, type: multiline ? null : type, value: value ?? '', ...attrs,
-      'aria-invalid': this.errors[id] ? 'true' : null,
+      'aria-invalid': this.errors[id] || this.serverErrors[id] ? 'true' : null,
       oninput: (ev) => { onInput(ev.target.value); this.persist(); } });
     return el;
   }
@@ -266,15 +351,16 @@ class FormView {
     if (!this.opts.current()) return; // the user went elsewhere (e.g. while a photo was processed)
     for (const u of urls.splice(0)) URL.revokeObjectURL(u);
     const { visit, section, c } = this;
-    const errCount = Object.keys(this.errors).length;
+    const all = this.allErrors();
+    this.normaliseBusinessMode();
     clear(this.main, this.opts.header(visit.object?.name || t('现场检查'), this.opts.back),
-      h('form.onsite#onsite-form', { dataset: { uuid: this.draft.uuid }, onsubmit: (ev) => ev.preventDefault() },
-        h('p.hint#save-state', { 'aria-live': 'polite' }, this.draft.saved_at ? t('已保存') : t('尚未保存')),
-        errCount ? h('div.card.error#form-errors', { role: 'alert' }, h('strong', t('还有 {n} 处需要填写或更正：', { n: errCount })),
-          h('ul', Object.values(this.errors).map((m) => h('li', m)))) : null,
+      h('form.onsite#onsite-form', { dataset: { uuid: this.draft.uuid }, onsubmit: (ev) => ev.preventDefault(),
+        oninput: (ev) => this.touched(ev), onchange: (ev) => this.touched(ev) },
+        h('p.hint.save-state#save-state', { 'aria-live': 'polite', dataset: { state: this.saveState.state } }, this.saveState.text),
+        Object.keys(all).length ? h('div.card.error#form-errors', { role: 'alert' }, this.errorBox(all)) : null,
         this.checkInCard(), this.noticeCard(),
         section.items.map((it) => this.itemCard(it)),
-        this.findingsCard(), this.photosCard(), this.businessCard(), this.inspectorsCard(),
+        this.findingsCard(), this.photosCard(), this.partyCard(), this.businessCard(), this.inspectorsCard(),
         h('div.form-actions', h('button.primary#finish', { type: 'button', onclick: () => this.finish() }, t('完成')))));
     this.mountPads();
   }
@@ -300,12 +386,16 @@ class FormView {
   }
 
   noticeCard() {
-    const radio = (value, label, disabled) => h('label.choice', h('input', { type: 'radio', name: 'notice', id: `notice-${value}`,
-      value, checked: this.c.notice === value, disabled, onchange: () => { this.c.notice = value; this.persist(); } }), label);
-    const mustNot = !!this.visit.task?.unannounced;
-    return h('section.card#notice-card', h('h2', t('告知')),
-      mustNot ? h('p.hint', t('本任务不得事先告知。')) : null,
-      radio('served', t('已送达告知书'), mustNot), radio('unannounced', t('未事先告知')),
+    if (this.visit.task?.unannounced) {
+      // an unannounced task has nothing to choose: the record says so [notice: 'unannounced']
+      if (this.c.notice !== 'unannounced') { this.c.notice = 'unannounced'; this.persist(); }
+      return h('section.card#notice-card', h('h2', t('告知')),
+        h('p#notice-unannounced', h('strong', t('不事先告知'))), h('p.hint', t('本任务不得事先告知。')), this.err('notice'));
+    }
+    const radio = (value, label) => h('label.choice', h('input', { type: 'radio', name: 'notice', id: `notice-${value}`,
+      value, checked: this.c.notice === value, onchange: () => { this.c.notice = value; this.persist(); } }), label);
+    return h('section.card#notice-card', { dataset: { field: 'notice' } }, h('h2', t('告知')),
+      radio('served', t('已送达告知书')), radio('not_served', t('未送达告知书')),
       this.err('notice'));
   }
 
@@ -344,9 +434,10 @@ class FormView {
 
   itemCard(item) {
     const id = item.check_item_id;
-    const r = this.c.results[id] || (this.c.results[id] = {});
+    const r = this.c.results[id] || (this.c.results[id] = { code: '', method: '', problems: '', handling: '' });
     const results = resultOptions(this.visit);
     const opt = results.find((o) => o.code === r.code);
+    const methods = methodOptions(this.visit);
     const questions = (item.template?.questions || []).slice().sort((x, y) => x.position - y.position);
     return h('section.card.item', { dataset: { checkItemId: id } },
       h('h2', item.name),
@@ -356,18 +447,31 @@ class FormView {
       h('label', { for: `result-${id}` }, t('检查结果')),
       h('select', { id: `result-${id}`, name: `result-${id}`, onchange: (ev) => { r.code = ev.target.value; this.persist(); this.rerender(); } },
         h('option', { value: '' }, t('请选择')),
-        results.map((o) => h('option', { value: o.code, selected: r.code === o.code }, t(o.label)))),
+        results.map((o) => h('option', { value: o.code, selected: r.code === o.code }, optLabel(o)))),
       this.err(`result-${id}`),
+      opt?.no_check ? null : h('fieldset.methods', { id: `method-${id}`, dataset: { field: `method-${id}` } },
+        h('legend', t('检查方式'), h('span.req', ' *')),
+        h('div.choices', methods.map((m) => h('label.choice', h('input', { type: 'radio', name: `method-${id}`,
+          id: `method-${id}-${m.code}`, value: m.code, checked: r.method === m.code,
+          onchange: () => { r.method = m.code; this.persist(); } }), optLabel(m)))),
+        this.err(`method-${id}`)),
       opt?.problem ? [
+        h('label', { for: `problems-${id}` }, t('发现的问题'), h('span.req', ' *')),
+        this.text(`problems-${id}`, r.problems, (v) => { r.problems = v; }, { multiline: true, rows: 2 }),
+        this.err(`problems-${id}`),
+        h('label', { for: `handling-${id}` }, t('处理情况'), h('span.req', ' *')),
+        this.text(`handling-${id}`, r.handling, (v) => { r.handling = v; }, { multiline: true, rows: 2 }),
+        this.err(`handling-${id}`),
         h('label', { for: `basis-${id}` }, t('法律依据'), h('span.req', ' *')),
         this.text(`basis-${id}`, r.legal_basis, (v) => { r.legal_basis = v; }, { multiline: true, rows: 2, placeholder: item.legal_basis || '' }),
         item.legal_basis ? h('button.small.secondary', { type: 'button', onclick: () => { r.legal_basis = item.legal_basis; this.persist(); this.rerender(); } },
           t('填入事项依据')) : null,
         this.err(`basis-${id}`),
-        h('label', { for: `followup-${id}` }, t('后续处理措施')),
-        h('select', { id: `followup-${id}`, onchange: (ev) => { r.follow_up = ev.target.value; this.persist(); } },
+        h('label', { for: `followup-${id}` }, t('后续处理措施'), h('span.req', ' *')),
+        h('select', { id: `followup-${id}`, name: `followup-${id}`, onchange: (ev) => { r.follow_up = ev.target.value; this.persist(); } },
           h('option', { value: '' }, t('请选择')),
-          FOLLOW_UPS.map((f) => h('option', { value: f.code, selected: r.follow_up === f.code }, t(f.label)))),
+          followUpOptions(this.visit).filter((f) => f.code !== 'none')
+            .map((f) => h('option', { value: f.code, selected: r.follow_up === f.code }, optLabel(f)))),
         this.err(`followup-${id}`),
       ] : null);
   }
@@ -414,6 +518,7 @@ class FormView {
           this.setSaveState(t('照片无法读取：{msg}', { msg: e.message }), 'error');
         }
       }
+      delete this.serverErrors.evidence_notes;
       await this.persist();
       this.rerender();
     };
@@ -464,6 +569,7 @@ class FormView {
       h('button.small', { type: 'button', dataset: { confirm: key }, onclick: () => {
         if (!canvas.pad || canvas.pad.isEmpty()) return;
         onSigned(canvas.pad.toDataURL('image/png'));
+        delete this.serverErrors[`sig-${key}`];
         this.persist(); this.rerender();
       } }, t('确认签字')),
       this.err(`sig-${key}`));
@@ -480,12 +586,39 @@ class FormView {
     }
   }
 
+  partyCard() {
+    const p = this.c.party || (this.c.party = { liaison_name: '', liaison_phone: '', opinion: '' });
+    return h('section.card#party-card', h('h2', t('被检查对象联络人与意见')),
+      h('label', { for: 'party-liaison' }, t('联络人')),
+      this.text('party-liaison', p.liaison_name, (v) => { p.liaison_name = v; }, { autocomplete: 'off' }),
+      this.err('party-liaison'),
+      h('label', { for: 'party-phone' }, t('联系电话')),
+      this.text('party-phone', p.liaison_phone, (v) => { p.liaison_phone = v; }, { type: 'tel', inputmode: 'tel', maxlength: 30 }),
+      this.err('party-phone'),
+      h('label', { for: 'party-opinion' }, t('被检查对象意见')),
+      this.text('party-opinion', p.opinion, (v) => { p.opinion = v; }, { multiline: true, rows: 3,
+        placeholder: t('被检查对象对检查过程和结果的意见或反馈（可选）') }),
+      this.err('party-opinion'));
+  }
+
+  /** Every result is 无法联系 ⇒ the only mode is 'absent' (never a false refusal [000#21]); otherwise never 'absent'. */
+  normaliseBusinessMode() {
+    const b = this.c.business;
+    const absent = allPartyAbsent(this.c, this.visit, this.section);
+    if (absent && b.mode !== 'absent') { b.previous_mode = b.mode; b.mode = 'absent'; this.persist(); }
+    if (!absent && b.mode === 'absent') { b.mode = b.previous_mode || 'signature'; this.persist(); }
+  }
+
   businessCard() {
     const b = this.c.business;
+    const absent = allPartyAbsent(this.c, this.visit, this.section);
     const mode = (value, label) => h('label.choice', h('input', { type: 'radio', name: 'biz-mode', id: `biz-mode-${value}`, value,
       checked: b.mode === value, onchange: () => { b.mode = value; this.persist(); this.rerender(); } }), label);
     let body;
-    if (b.mode === 'signature') {
+    if (b.mode === 'absent') {
+      body = [h('p#absent-info', t('无法联系或无人在场：不需要被检查对象签字，也不需要拒签说明。')),
+        h('p.hint', t('请在“现场照片”中拍照，或在“取证说明”中写明取证情况。'))];
+    } else if (b.mode === 'signature') {
       body = [
         h('label', { for: 'biz-name' }, t('签字人姓名')), this.text('biz-name', b.name, (v) => { b.name = v; }), this.err('biz-name'),
         h('label', { for: 'biz-role' }, t('职务')), this.text('biz-role', b.role, (v) => { b.role = v; }), this.err('biz-role'),
@@ -520,8 +653,10 @@ class FormView {
         }, () => { r.inspector_signature = null; }),
       ];
     }
-    return h('section.card#business-card', h('h2', t('被检查对象确认')),
-      h('div.choices', mode('signature', t('当场签字')), mode('stamp', t('纸质表盖章')), mode('refusal', t('拒绝签字'))),
+    return h('section.card#business-card', { dataset: { field: 'biz-mode', mode: b.mode } }, h('h2', t('被检查对象确认')),
+      h('div.choices', absent ? mode('absent', t('无法联系/无人在场'))
+        : [mode('signature', t('当场签字')), mode('stamp', t('纸质表盖章')), mode('refusal', t('拒绝签字'))]),
+      this.err('biz-mode'),
       body);
   }
 
@@ -543,8 +678,16 @@ class FormView {
       return;
     }
     if (this.writing) await this.writing;
+    const b = this.c.business;
+    if (b.mode === 'absent') {
+      // nobody was there: no party's signature and no refusal signature go with the record [000#21]
+      Object.assign(b, { signature: null, signed_at: null, stamp_photo: null });
+      if (b.refusal) Object.assign(b.refusal, { inspector_signature: null, inspector_signed_at: null });
+    }
     this.draft.content = this.c;
     this.draft.photos = referencedPhotos(this.c);
+    delete this.draft.server_errors; // the server judges the corrected version afresh
+    delete this.draft.server_message;
     await db.finishRecord(this.draft);
     this.opts.afterSave();
     window.dispatchEvent(new HashChangeEvent('hashchange')); // show the locked record

@@ -61,4 +61,24 @@ export default {
   '不能大于 {n}。': 'Must be at most {n}.', '{name} 尚未签字。': '{name} has not signed.',
   '还有 {n} 处需要填写或更正：': '{n} thing(s) to fill in or correct:', '照片无法读取：{msg}': 'Cannot read the photo: {msg}',
   '已拍 {n} 张': '{n} photo(s)', '本机还有 {name} 未同步的记录，请用该账号登录。': 'This device holds unsynced records of {name}: log in as them.',
+  // content schema 2, refusals, time-outs and the offline indicator
+  '离线': 'Offline', '服务器无法连接': 'server unreachable', '没有网络': 'no network', '记录保存在本机': 'records are kept on this phone',
+  '上次同步失败 {time}，原因：{why}': 'Last sync failed {time}: {why}', '上次成功 {time}': 'last success {time}',
+  '服务器无响应（超时）': 'the server did not answer (timeout)', '无法连接服务器': 'cannot reach the server', '未知错误': 'unknown error',
+  '迟交': 'late', '语言 / Language': 'Language / 语言', '请选择检查方式。': 'Choose how the item was checked.',
+  '发现问题时必须填写发现的问题。': 'Describe the problems found.', '发现问题时必须填写处理情况。': 'Describe how the problem was handled.',
+  '联系电话只能包含数字、+、- 和空格（最多 30 位）。': 'The phone number may contain only digits, +, - and spaces (at most 30).',
+  '所有事项均为无法联系时，请选择“无法联系/无人在场”。': 'Every item is "unreachable": choose "Unreachable / nobody present".',
+  '只有所有事项均为无法联系时，才能选择“无法联系/无人在场”。': '"Unreachable / nobody present" only applies when every item is unreachable.',
+  '服务器没有接收这份记录，它仍保存在本机。请点“修改后重新发送”，按提示更正后再完成。':
+    'The server did not accept this record; it is still on this phone. Tap "Correct and resend", fix what is shown and finish again.',
+  '修改后重新发送': 'Correct and resend', '服务器退回': 'Returned by the server', '不事先告知': 'Unannounced',
+  '未送达告知书': 'Notice not served', '检查方式': 'Method', '处理情况': 'Handling', '被检查对象联络人与意见': 'Liaison and opinion of the party',
+  '联络人': 'Liaison', '联系电话': 'Phone', '被检查对象意见': 'Opinion of the party',
+  '被检查对象对检查过程和结果的意见或反馈（可选）': 'The party\'s opinion or feedback on the check and its result (optional)',
+  '无法联系或无人在场：不需要被检查对象签字，也不需要拒签说明。':
+    'Unreachable or nobody present: no signature of the party and no refusal statement are needed.',
+  '请在“现场照片”中拍照，或在“取证说明”中写明取证情况。': 'Take a photo under "Photos" or describe the evidence under "Evidence notes".',
+  '无法联系/无人在场': 'Unreachable / nobody present', '书面检查': 'Document review', '网络监测': 'Online monitoring',
+  '抽样检测': 'Sampling and testing', '实地核查': 'On-site check', '已由更正后的版本取代': 'Replaced by a corrected version',
 };

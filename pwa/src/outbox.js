@@ -3,8 +3,15 @@
 // chunks (HEAD for the offset, PATCH the rest), then the record PUT. One bad record never blocks
 // the others: a definitive refusal parks it as "需处理" with the server's message and the run goes
 // on with the next item. A 401 keeps everything and waits for a new login; a network failure, a
-// 5xx or 409 in_progress ends the run and the next one comes with capped exponential backoff.
-import { ApiError, NetworkError, request } from './api.js';
+// request that timed out, a 5xx or 409 in_progress ends the run and the next one comes with capped
+// exponential backoff.
+//
+// What deletes an outbox item: only a receipt (201/200, or 409 stale_version carrying the receipt of
+// the version the server kept as a conflict). Every other 4xx (422 record_invalid, 403 recused /
+// not_results_entrant, 413, 404, …) parks the item as "需处理" with the server's message and its
+// field messages: the record and its photos stay on the phone until a corrected version replaces it
+// (db.finishRecord) or the user retries it.
+import { ApiError, NetworkError, TimeoutError, UPLOAD_TIMEOUT_MS, request } from './api.js';
 import * as db from './db.js';
 
 export const CHUNK_BYTES = 256 * 1024; // ≤ 1 MiB per the contract; small so a 2G link makes progress
@@ -38,6 +45,7 @@ export async function uploadPhoto(sha256) {
         body: chunk,
         headers: { 'Upload-Offset': String(offset), 'Upload-Length': String(total),
           'Content-Type': 'application/offset+octet-stream' },
+        timeout: UPLOAD_TIMEOUT_MS,
       });
       const next = Number(res.headers.get('Upload-Offset'));
       offset = Number.isFinite(next) && next > offset ? next : offset + chunk.size;
@@ -106,7 +114,8 @@ export async function pushOutbox() {
         await db.noteAttempt(item.seq, e.message);
         throw new StopRun('retry', e);
       }
-      await db.parkOutboxItem(item.seq, item.uuid, e.message || String(e), e.code || 'error');
+      await db.parkOutboxItem(item.seq, item.uuid, e.message || String(e), e.code || 'error',
+        (e instanceof ApiError && e.details?.fields) || null);
       parked++;
     }
   }
@@ -140,7 +149,8 @@ export async function runSync() {
     const prev = (await db.getMeta('sync')) || {};
     const session = await db.getMeta('session');
     if (!session || (await db.getMeta('needs_login'))) {
-      const state = { ...prev, at: new Date().toISOString(), ok: false, reason: 'login' };
+      const state = { ...prev, at: new Date().toISOString(), ok: false, reason: 'login',
+        last_ok_at: prev.ok ? prev.at : prev.last_ok_at || null };
       await db.setMeta('sync', state);
       return state;
     }
@@ -155,7 +165,9 @@ export async function runSync() {
         : 'retry');
       if (reason === 'login') await db.setMeta('needs_login', true);
       state = { at: new Date().toISOString(), ok: false, reason, message: cause?.message || String(cause),
-        failures: (prev.failures || 0) + 1 };
+        // no answer at all (no network, refused, timed out): the UI says "离线"
+        unreachable: cause instanceof NetworkError, timeout: cause instanceof TimeoutError,
+        last_ok_at: prev.ok ? prev.at : prev.last_ok_at || null, failures: (prev.failures || 0) + 1 };
     }
     await db.setMeta('sync', state);
     return state;

@@ -221,11 +221,13 @@ def saved(page):
     page.wait_for_selector("#save-state[data-state='saved']")
 
 
-def fill_section(page, *, photos=(), refusal=False, inspector_ids=()):
-    """Fill the open form of the logged-in inspector's section (one check item, three questions)."""
+def fill_section(page, *, photos=(), refusal=False, inspector_ids=(), notice="served"):
+    """Fill the open form of the logged-in inspector's section (one check item, three questions),
+    content schema 2: method, problems and handling per item, the party's liaison and opinion."""
     page.click("#checkin")
     page.wait_for_selector("#checkin-info")
-    page.check("#notice-served")
+    if notice:
+        page.check(f"#notice-{notice}")
     page.locator(".question input[type=radio][value=yes]").first.check()
     page.locator(".question input[type=number]").first.fill("12")
     saved(page)
@@ -234,12 +236,18 @@ def fill_section(page, *, photos=(), refusal=False, inspector_ids=()):
         page.set_input_files("#photo-input", path)
         page.wait_for_selector(f"#photo-count[data-count='{before + 1}']", timeout=20_000)
     page.select_option("select[id^=result-]", "rectified")
+    page.check("input[id^=method-][value=onsite]")
+    page.fill("textarea[id^=problems-]", "许可证未在经营场所显著位置悬挂")
+    page.fill("textarea[id^=handling-]", "当场责令改正，已重新悬挂")
     page.fill("textarea[id^=basis-]", "《食品安全法》第三十五条")
     page.select_option("select[id^=followup-]", "order_rectify")
     page.fill("#findings", "许可证未悬挂于显著位置")
     page.check("#measure-order_rectify")
     page.select_option("#measure-order_rectify-form", "printed")
     page.fill("#evidence_notes", "现场拍照两张")
+    page.fill("#party-liaison", "赵六")
+    page.fill("#party-phone", "0391-7221234")
+    page.fill("#party-opinion", "无异议，已当场整改")
     saved(page)
     if refusal:
         page.check("#biz-mode-refusal")
@@ -283,3 +291,26 @@ def local_photo_hashes(page):
 
 def wait_outbox_empty(page, timeout=30_000):
     page.wait_for_selector("#outbox-count[data-count='0']", timeout=timeout)
+
+
+def idb_records(page):
+    """Every record in the phone's IndexedDB (content included)."""
+    return page.evaluate("""async () => {
+      const req = indexedDB.open('spotcheck-field');
+      const idb = await new Promise((ok, no) => { req.onsuccess = () => ok(req.result); req.onerror = no; });
+      const all = await new Promise((ok) => { const r = idb.transaction('records').objectStore('records').getAll();
+        r.onsuccess = () => ok(r.result); });
+      idb.close();
+      return all;
+    }""")
+
+
+def idb_put_record(page, record):
+    """Write one record straight into the phone's IndexedDB (what an older app version left there)."""
+    page.evaluate("""async (rec) => {
+      const req = indexedDB.open('spotcheck-field');
+      const idb = await new Promise((ok, no) => { req.onsuccess = () => ok(req.result); req.onerror = no; });
+      await new Promise((ok, no) => { const tx = idb.transaction('records', 'readwrite');
+        tx.objectStore('records').put(rec); tx.oncomplete = ok; tx.onerror = no; });
+      idb.close();
+    }""", record)

@@ -14,7 +14,6 @@ from server.extensions import db
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.field_helpers import (
     PHONE,
-    SwitchableServer,
     build_field_team,
     fill_section,
     finish,
@@ -31,28 +30,6 @@ from tests.browser.field_helpers import (
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def team(make_department, make_user, make_inspector, make_object, make_task):
-    require_build()
-    return build_field_team(make_department, make_user, make_inspector, make_object, make_task)
-
-
-@pytest.fixture
-def server(app):
-    s = SwitchableServer(app)
-    yield s
-    s.offline()
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
 
 
 @pytest.fixture
@@ -139,7 +116,7 @@ def test_b_an_upload_aborted_mid_way_resumes_without_duplicates(phone, server, t
     server.online()
     _sync_now(phone)
     wait_js(phone, "!!document.querySelector('#sync-now') && !document.querySelector('#sync-now').disabled"
-                   " && document.querySelector('#outbox-count').dataset.count === '1'")
+                   " && document.querySelector('#outbox-count').dataset.count === '1'", timeout=40)  # slow under load
     deadline = time.time() + 10
     while len(patches) < 2 and time.time() < deadline:
         phone.wait_for_timeout(100)
