@@ -38,6 +38,7 @@ class Team(db.Model):
 class MemberSource(enum.Enum):
     DRAWN = "drawn"
     SUBSTITUTE = "substitute"  # chosen by the approver, no lottery [000#16]
+    EXPERT = "expert"  # chosen (选派) as a supplement from the expert registry, never drawn [002#9, 004§5]
 
 
 class TeamMember(db.Model):
@@ -57,6 +58,8 @@ class TeamMember(db.Model):
     conflict_flag: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     conflict_note: Mapped[str | None] = mapped_column(Text)
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id"))
+    #: why a supplement member (an expert) was chosen for this team (选派理由); NULL for drawn members
+    selection_reason: Mapped[str | None] = mapped_column(Text)
 
     team: Mapped[Team] = relationship(back_populates="members")
     inspector: Mapped[Inspector] = relationship()
@@ -93,6 +96,9 @@ class ReplacementRequest(db.Model):
     substitute_inspector_id: Mapped[int | None] = mapped_column(ForeignKey("inspectors.id"))
     #: when the approved change was filed with the joint office (备案)
     filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: when and by whom the joint office acknowledged the filing (已阅/备案)
+    filing_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    filing_acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     member: Mapped[TeamMember] = relationship()
 
@@ -109,3 +115,18 @@ class ConflictDeclaration(db.Model):
     declared_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     declared_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MissingRecordReason(db.Model):
+    """Why a visit has no finished record when its task's visits were declared over (企业已注销、
+    无法联系已取证 …), given by the task's initiator at that moment. One per visit, never changed."""
+
+    __tablename__ = "missing_record_reasons"
+    __table_args__ = (UniqueConstraint("visit_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), nullable=False, index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), nullable=False)
+    reason: Mapped[str] = mapped_column(String(500), nullable=False)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

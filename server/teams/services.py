@@ -24,11 +24,18 @@ from ..core.models import utcnow
 from ..extensions import db
 from ..planning.models import Task, TaskDepartment, TaskStatus
 from ..registry.models import InspectedObject, Inspector, InspectorStatus
-from ..visits.models import Visit
-from .access import inspector_of, is_task_initiator, user_bureau_id
+from ..visits.models import Visit, VisitStatus
+from .access import (
+    inspector_of,
+    is_participating_head,
+    is_task_initiator,
+    user_bureau_id,
+    visible_team_ids,
+)
 from .models import (
     ConflictDeclaration,
     MemberSource,
+    MissingRecordReason,
     ReplacementReason,
     ReplacementRequest,
     ReplacementStatus,
@@ -54,6 +61,7 @@ _OPEN_TEAM_STATES = (TaskStatus.INSPECTORS_DRAWN,)
 
 MAX_RELATION = 500
 MAX_TEXT = 2000
+MAX_MISSING_REASON = 500
 
 
 # -- lookups ---------------------------------------------------------------------------------------
@@ -138,11 +146,58 @@ def can_mark_visits_over(user, task: Task) -> bool:
     return user.has_role(Role.JOINT_OFFICE) or is_task_initiator(user, task) or _is_initiating_head(user, task)
 
 
-def mark_visits_over(task: Task, user) -> Task:
+def can_explain_missing_records(user, task: Task) -> bool:
+    """Who may give the reason for a visit without a finished record: the task's initiators and the
+    initiating department's head (the joint office may declare the visits over only once every visit
+    has its record: it may not see the object list before then)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return is_task_initiator(user, task) or _is_initiating_head(user, task)
+
+
+def visits_without_record(task: Task) -> list[tuple[Visit, Team]]:
+    """Return (visit, team) for each of the task's visits that lacks a finished record (not ``done``;
+    a withdrawn visit needs none), by team number then object name."""
+    rows = db.session.execute(
+        db.select(Visit, Team).join(Team, Visit.team_id == Team.id)
+        .join(InspectedObject, Visit.object_id == InspectedObject.id)
+        .where(Visit.task_id == task.id, Visit.status.not_in([VisitStatus.DONE, VisitStatus.WITHDRAWN]))
+        .order_by(Team.number, InspectedObject.name, Visit.id)
+    ).all()
+    return [(v, t) for v, t in rows]
+
+
+def missing_record_reasons(task: Task) -> dict[int, MissingRecordReason]:
+    """Return the reasons recorded at the end of the visits, by visit id."""
+    rows = db.session.execute(db.select(MissingRecordReason).where(MissingRecordReason.task_id == task.id)).scalars()
+    return {r.visit_id: r for r in rows}
+
+
+def _missing_details(user, task: Task, missing: list[tuple[Visit, Team]]) -> list[dict]:
+    """The refused visits as the user may see them: object names and codes only for those who may
+    see every team's list [004§8(三)]; otherwise the visit ids and team numbers."""
+    names = visible_team_ids(user, task) is None
+    out = []
+    for visit, team in missing:
+        row = {"visit_id": visit.id, "team": team.number + 1, "status": visit.status.value}
+        if names:
+            row.update(object=visit.object.name, code=visit.object.code)
+        out.append(row)
+    return out
+
+
+def mark_visits_over(task: Task, user, reasons: dict[int, str] | None = None) -> Task:
     """Mark the task's visits as over: the lists stop being confidential.
 
+    Every visit must have a finished record (status ``done``; withdrawn visits need none) unless the
+    task's initiator gives, in ``reasons`` (visit id → text), why that visit has none (企业已注销、
+    无法联系已取证 …); the reasons are stored (``missing_record_reasons``) and audited.
+
     Raises Forbidden ``visits_over_forbidden`` (403) for anyone but the initiating department's users
-    or the joint office, Conflict ``visits_over_too_early`` (409) before the inspectors are drawn.
+    or the joint office; Conflict ``visits_over_too_early`` (409) before the inspectors are drawn;
+    Conflict ``visits_unrecorded`` (409, ``details.visits`` = the visits still lacking a record and
+    a reason) while any visit lacks both; DomainError ``missing_reason_too_long`` (400, ``field`` =
+    ``reason_<visit id>``) for a reason over 500 characters. Nothing is changed on a refusal.
     """
     if not can_mark_visits_over(user, task):
         raise Forbidden("visits_over_forbidden", _("只有发起部门的用户或联席办可以宣布检查结束。"))
@@ -150,12 +205,43 @@ def mark_visits_over(task: Task, user) -> Task:
         raise Conflict("visits_already_over", _("该任务已宣布检查结束。"))
     if task.status is not TaskStatus.INSPECTORS_DRAWN:
         raise Conflict("visits_over_too_early", _("尚未抽取检查人员并完成匹配，不能宣布检查结束。"))
+    missing = visits_without_record(task)
+    explained: dict[int, str] = {}
+    if missing and can_explain_missing_records(user, task):
+        given = {str(k): (v or "").strip() for k, v in (reasons or {}).items()}
+        for visit, _team in missing:
+            text = given.get(str(visit.id), "")
+            if len(text) > MAX_MISSING_REASON:
+                raise DomainError("missing_reason_too_long",
+                                  _("原因说明不能超过 %(n)s 个字，请精简后再提交。", n=MAX_MISSING_REASON),
+                                  field=f"reason_{visit.id}")
+            if text:
+                explained[visit.id] = text
+        unexplained = [(v, t) for v, t in missing if v.id not in explained]
+        if unexplained:
+            raise Conflict("visits_unrecorded",
+                           _("还有 %(n)s 个检查对象没有完成的检查记录，不能宣布检查结束。请等待检查记录上传，"
+                             "或逐一填写没有记录的原因（如：企业已注销、无法联系已取证）。", n=len(unexplained)),
+                           visits=_missing_details(user, task, unexplained))
+    elif missing:
+        raise Conflict("visits_unrecorded",
+                       _("还有 %(n)s 个检查对象没有完成的检查记录，不能宣布检查结束。请等待检查记录上传，"
+                         "或由任务发起部门逐一填写没有记录的原因后再宣布。", n=len(missing)),
+                       visits=_missing_details(user, task, missing))
     before = {"status": task.status.value, "visits_over_at": None}
+    now = utcnow()
+    rows = [MissingRecordReason(task_id=task.id, visit_id=visit.id, reason=explained[visit.id],
+                                recorded_by_id=getattr(user, "id", None), recorded_at=now)
+            for visit, _team in missing]
+    db.session.add_all(rows)
     task.status = TaskStatus.VISITS_OVER
-    task.visits_over_at = utcnow()
+    task.visits_over_at = now
     db.session.flush()
+    for row in rows:
+        record("visit.missing_record_reason", "visit", row.visit_id, after=snapshot(row))
     record("task.visits_over", "task", task.id, before=before,
-           after={"status": task.status.value, "visits_over_at": task.visits_over_at.isoformat()})
+           after={"status": task.status.value, "visits_over_at": task.visits_over_at.isoformat(),
+                  "missing_record_reasons": [{"visit_id": r.visit_id, "reason": r.reason} for r in rows]})
     return task
 
 
@@ -406,6 +492,9 @@ def substitute_problem(req: ReplacementRequest, inspector: Inspector | None) -> 
         return _("替补人员必须与被替换人员属于同一部门。")
     if inspector.status is not InspectorStatus.ON_DUTY:
         return _("替补人员不在岗。")
+    if inspector.is_expert or not inspector.certificate_no:
+        # a substitute is chosen among the qualified inspectors [000#16]; experts join only as supplements
+        return _("替补人员必须是持有执法证的执法检查人员（专家只能作为补充人员选派）。")
     if not _qualified_over(inspector, task.period_start, task.period_end):
         return _("替补人员的执法资格在任务执行期间（%(start)s 至 %(end)s）内无效。",
                  start=task.period_start.isoformat(), end=task.period_end.isoformat())
@@ -413,18 +502,28 @@ def substitute_problem(req: ReplacementRequest, inspector: Inspector | None) -> 
     missing = sorted(set(td.required_expertise if td else []) - set(inspector.expertise))
     if missing:
         return _("替补人员缺少本任务要求的业务专长：%(tags)s。", tags="、".join(missing))
-    in_task = db.session.execute(db.select(TeamMember.id).where(
-        TeamMember.task_id == task.id, TeamMember.inspector_id == inspector.id)).first()
-    if in_task is not None:
+    if _in_task(task, inspector):
         return _("替补人员已在本任务的检查组中（或曾被替换出本任务）。")
-    conflict = db.session.execute(
+    conflict = _conflicted_object(member.team_id, inspector)
+    if conflict is not None:
+        return _("替补人员已申报与本组检查对象“%(name)s”存在利益冲突。", name=conflict)
+    return None
+
+
+def _in_task(task: Task, inspector: Inspector) -> bool:
+    """True when the inspector is (or was) a member of one of the task's teams."""
+    return db.session.execute(db.select(TeamMember.id).where(
+        TeamMember.task_id == task.id, TeamMember.inspector_id == inspector.id)).first() is not None
+
+
+def _conflicted_object(team_id: int, inspector: Inspector) -> str | None:
+    """Return the name of an object of the team for which the inspector declared a conflict, if any."""
+    row = db.session.execute(
         db.select(InspectedObject.name).join(Visit, Visit.object_id == InspectedObject.id)
         .join(ConflictDeclaration, ConflictDeclaration.object_id == Visit.object_id)
-        .where(Visit.team_id == member.team_id, ConflictDeclaration.inspector_id == inspector.id,
+        .where(Visit.team_id == team_id, ConflictDeclaration.inspector_id == inspector.id,
                ConflictDeclaration.withdrawn_at.is_(None))).first()
-    if conflict is not None:
-        return _("替补人员已申报与本组检查对象“%(name)s”存在利益冲突。", name=conflict[0])
-    return None
+    return row[0] if row is not None else None
 
 
 def substitute_candidates(req: ReplacementRequest) -> list[Inspector]:
@@ -436,7 +535,7 @@ def substitute_candidates(req: ReplacementRequest) -> list[Inspector]:
     rows = db.session.execute(
         db.select(Inspector).where(Inspector.department_id == member.department_id,
                                    Inspector.status == InspectorStatus.ON_DUTY,
-                                   Inspector.id.not_in(in_task))
+                                   Inspector.is_expert.is_(False), Inspector.id.not_in(in_task))
         .order_by(Inspector.name, Inspector.id)
     ).scalars()
     return [i for i in rows if substitute_problem(req, i) is None]
@@ -525,3 +624,170 @@ def pending_count(user) -> int:
         .join(TeamMember, ReplacementRequest.member_id == TeamMember.id)
         .where(TeamMember.department_id == bureau, ReplacementRequest.status == ReplacementStatus.PENDING)
     ).scalar_one()
+
+
+# -- replacement filings with the joint office (备案) [000#16, 003#14] ----------------------------------------
+
+
+def can_see_filings(user) -> bool:
+    """Only the joint office keeps the filing queue."""
+    return bool(getattr(user, "is_authenticated", False)) and user.has_role(Role.JOINT_OFFICE)
+
+
+def _require_filings(user) -> None:
+    if not can_see_filings(user):
+        raise Forbidden("filings_forbidden", _("人员调整备案只对联席办开放。"))
+
+
+def filing_queue(user, *, show: str = "pending"):
+    """Return a select of the approved replacements filed with the joint office: ``pending`` (not yet
+    acknowledged, oldest first, the default), ``acknowledged`` or ``all`` (newest first). Raises
+    Forbidden ``filings_forbidden`` (403) for anyone but the joint office."""
+    _require_filings(user)
+    stmt = db.select(ReplacementRequest).where(ReplacementRequest.status == ReplacementStatus.APPROVED,
+                                               ReplacementRequest.filed_at.is_not(None))
+    if show == "pending":
+        return stmt.where(ReplacementRequest.filing_acknowledged_at.is_(None)).order_by(
+            ReplacementRequest.filed_at, ReplacementRequest.id)
+    if show == "acknowledged":
+        stmt = stmt.where(ReplacementRequest.filing_acknowledged_at.is_not(None))
+    return stmt.order_by(ReplacementRequest.filed_at.desc(), ReplacementRequest.id.desc())
+
+
+def filings_awaiting_count(user) -> int:
+    """Return how many filings wait for the joint office's acknowledgement (0 for anyone else)."""
+    if not can_see_filings(user):
+        return 0
+    return db.session.execute(
+        db.select(func.count()).select_from(ReplacementRequest)
+        .where(ReplacementRequest.status == ReplacementStatus.APPROVED, ReplacementRequest.filed_at.is_not(None),
+               ReplacementRequest.filing_acknowledged_at.is_(None))
+    ).scalar_one()
+
+
+def filing_rows(user, reqs) -> list[dict]:
+    """Return what the joint office may see of each filing: task, department, reason category and
+    dates always; the members' names and certificate numbers only where ``server.teams.access``
+    allows (after the visits are over) [004§8(三)]. The free-text explanation may name an object, so
+    it follows the names."""
+    from ..org.models import Department
+
+    reqs = list(reqs)
+    tasks = {t.id: t for t in db.session.execute(
+        db.select(Task).where(Task.id.in_({r.task_id for r in reqs}))).scalars()}
+    depts = {d.id: d for d in db.session.execute(
+        db.select(Department).where(Department.id.in_({r.member.department_id for r in reqs}))).scalars()}
+    allowed = {tid: visible_team_ids(user, t) is None for tid, t in tasks.items()}
+    rows = []
+    for r in reqs:
+        row = {"req": r, "task": tasks[r.task_id], "department": depts.get(r.member.department_id),
+               "team": r.member.team.number + 1, "names_allowed": allowed[r.task_id]}
+        if allowed[r.task_id]:
+            sub = db.session.get(Inspector, r.substitute_inspector_id) if r.substitute_inspector_id else None
+            row.update(old=r.member.inspector, substitute=sub)
+        rows.append(row)
+    return rows
+
+
+def acknowledge_filing(user, req: ReplacementRequest) -> ReplacementRequest:
+    """The joint office acknowledges (已阅/备案) an approved replacement; audited on the task. Raises
+    Forbidden ``filings_forbidden`` (403), Conflict ``filing_not_filed`` (409) for a request that was
+    not approved, ``filing_acknowledged`` (409) when already acknowledged."""
+    _require_filings(user)
+    if req.status is not ReplacementStatus.APPROVED or req.filed_at is None:
+        raise Conflict("filing_not_filed", _("该人员调整尚未批准，没有需要备案的内容。"))
+    result = db.session.execute(
+        db.update(ReplacementRequest)
+        .where(ReplacementRequest.id == req.id, ReplacementRequest.filing_acknowledged_at.is_(None))
+        .values(filing_acknowledged_at=utcnow(), filing_acknowledged_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict("filing_acknowledged", _("该备案已由联席办确认，无需重复操作。"))
+    db.session.refresh(req)
+    # no names here: the audit log is read by the joint office before the visits are over
+    record("team.filing_acknowledged", "task", req.task_id,
+           before={"request_id": req.id, "filing_acknowledged_at": None},
+           after={"request_id": req.id, "reason": req.reason.value,
+                  "filing_acknowledged_at": req.filing_acknowledged_at.isoformat()},
+           note=_("联席办已阅并备案（第 %(n)s 组人员调整）", n=req.member.team.number + 1))
+    return req
+
+
+# -- experts chosen as supplements (选派) [002#9, 004§5] ------------------------------------------------------
+
+
+def can_add_expert(user, task: Task) -> bool:
+    """The task's initiators and the heads of its participating departments."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return is_task_initiator(user, task) or is_participating_head(user, task)
+
+
+def expert_problem(task: Task, team: Team, inspector: Inspector | None) -> str | None:
+    """Return why ``inspector`` cannot join ``team`` as an expert, or None if they can."""
+    if inspector is None:
+        return _("请选择专家。")
+    if not inspector.is_expert:
+        return _("“%(name)s”不在专家名录库中：执法检查人员只能通过随机抽取或替补进入检查组。", name=inspector.name)
+    if inspector.status is not InspectorStatus.ON_DUTY:
+        return _("该专家当前不可用（不在岗）。")
+    if _in_task(task, inspector):
+        return _("该专家已在本任务的检查组中。")
+    conflict = _conflicted_object(team.id, inspector)
+    if conflict is not None:
+        return _("该专家已申报与本组检查对象“%(name)s”存在利益冲突。", name=conflict)
+    return None
+
+
+def expert_candidates(task: Task) -> list[Inspector]:
+    """Return the on-duty experts not yet in the task, by name."""
+    in_task = db.select(TeamMember.inspector_id).where(TeamMember.task_id == task.id)
+    return list(db.session.execute(
+        db.select(Inspector).where(Inspector.is_expert.is_(True), Inspector.status == InspectorStatus.ON_DUTY,
+                                   Inspector.id.not_in(in_task))
+        .order_by(Inspector.name, Inspector.id)
+    ).scalars())
+
+
+def add_expert(user, task: Task, *, team_id: int | str | None, inspector_id: int | str | None,
+               reason: str | None) -> TeamMember:
+    """Choose (选派) an expert from the expert registry as a supplement member of one of the task's
+    teams, with the reason; audited on the task. Return the new member (source ``expert``).
+
+    Raises Forbidden ``expert_forbidden`` (403); Conflict ``task_not_open`` (409) outside the time
+    between the inspector draw and the end of the visits; DomainError ``team_required`` /
+    ``expert_invalid`` / ``expert_reason_required`` / ``expert_reason_too_long`` (400, with
+    ``field``). Nothing is changed on a refusal."""
+    if not can_add_expert(user, task):
+        raise Forbidden("expert_forbidden", _("只有任务发起部门的用户或参与部门的负责人可以选派专家。"))
+    if task.status not in _OPEN_TEAM_STATES:
+        raise Conflict("task_not_open", _("该任务当前状态下不能调整检查组。"))
+    try:
+        team = db.session.get(Team, int(team_id)) if team_id not in (None, "") else None
+    except (TypeError, ValueError):
+        team = None
+    if team is None or team.task_id != task.id:
+        raise DomainError("team_required", _("请选择专家加入的检查组。"), field="team_id")
+    try:
+        expert = db.session.get(Inspector, int(inspector_id)) if inspector_id not in (None, "") else None
+    except (TypeError, ValueError):
+        expert = None
+    problem = expert_problem(task, team, expert)
+    if problem:
+        raise DomainError("expert_invalid", problem, field="inspector_id")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("expert_reason_required", _("请填写选派理由（如：需要检测专业支持）。"), field="reason")
+    if len(reason) > MAX_MISSING_REASON:
+        raise DomainError("expert_reason_too_long", _("选派理由不能超过 %(n)s 个字。", n=MAX_MISSING_REASON),
+                          field="reason")
+    member = TeamMember(team_id=team.id, task_id=task.id, inspector_id=expert.id,
+                        department_id=expert.department_id, is_leader=False, active=True,
+                        source=MemberSource.EXPERT, selection_reason=reason)
+    db.session.add(member)
+    db.session.flush()
+    record("team.expert_added", "task", task.id, after={"member": snapshot(member)},
+           note=_("第 %(n)s 组：选派专家 %(name)s", n=team.number + 1, name=expert.name))
+    refresh_conflict_flags(inspector_id=expert.id)
+    return member

@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..audit.services import history
-from ..core.errors import DomainError, Forbidden
+from ..core.errors import DomainError, Forbidden, wants_json
 from ..core.pagination import paginate
 from ..extensions import db
 from ..org.models import Department
@@ -70,18 +71,63 @@ def task_teams(task_id: int):
         "teams/task_teams.html", task=task, teams=teams, visits=visits, departments=departments,
         all_teams=visible is None, can_mark_over=services.can_mark_visits_over(current_user, task)
         and task.status is TaskStatus.INSPECTORS_DRAWN,
+        can_add_expert=services.can_add_expert(current_user, task) and task.status is TaskStatus.INSPECTORS_DRAWN,
+        missing_reasons=services.missing_record_reasons(task),
         can_request=lambda m: m.active and task.status is TaskStatus.INSPECTORS_DRAWN
         and services.can_request_replacement(current_user, m),
         history=task_history, history_title=_("检查组变更历史"),
     )
 
 
-@bp.post("/tasks/<int:task_id>/visits-over")
+def _visits_over_page(task, form, errors, message=None, status=200):
+    """The confirmation page: the visits still lacking a finished record, with a reason per visit for
+    the initiator; object names only for those who may see the lists (the view is then logged)."""
+    missing = services.visits_without_record(task)
+    names = visible_team_ids(current_user, task) is None
+    if missing and names:
+        log_confidential_view(task, "visits_over:" + ",".join(str(v.id) for v, _t in missing))
+    per_team: dict[int, int] = {}
+    for _v, team in missing:
+        per_team[team.number + 1] = per_team.get(team.number + 1, 0) + 1
+    return render_template(
+        "teams/visits_over.html", task=task, missing=missing, names=names, per_team=sorted(per_team.items()),
+        can_explain=services.can_explain_missing_records(current_user, task), form=form, errors=errors,
+        message=message, max_reason=services.MAX_MISSING_REASON,
+        suggestions=[_("企业已注销"), _("无法联系，已取证"), _("已停业歇业"), _("已迁出本辖区"),
+                     _("经营场所已灭失")],
+    ), status
+
+
+@bp.route("/tasks/<int:task_id>/visits-over", methods=["GET", "POST"])
 @login_required
 def mark_visits_over(task_id: int):
-    """Declare the task's visits over (lists stop being confidential). 403/409 per the service."""
+    """Declare the task's visits over (lists stop being confidential). GET shows which visits lack
+    a finished record and lets the initiator give a reason per visit; POST declares. 403 / 409 per
+    the service; a refused form is shown again with the input kept (409 lists the visits)."""
     task = services.get_task(task_id)
-    services.mark_visits_over(task, current_user)
+    if not services.can_mark_visits_over(current_user, task):
+        raise Forbidden("visits_over_forbidden", _("只有发起部门的用户或联席办可以宣布检查结束。"))
+    if request.method == "GET":
+        if task.status is not TaskStatus.INSPECTORS_DRAWN:
+            return redirect(url_for("teams.task_teams", task_id=task.id))
+        return _visits_over_page(task, {}, {})
+    form = {k: v for k, v in request.form.items() if k.startswith("reason_")}
+    reasons = {}
+    for key, value in form.items():
+        try:
+            reasons[int(key.removeprefix("reason_"))] = value
+        except ValueError:
+            continue
+    try:
+        services.mark_visits_over(task, current_user, reasons)
+    except DomainError as err:
+        if err.status in (403, 404) or wants_json() or err.code in ("visits_already_over", "visits_over_too_early"):
+            raise
+        db.session.rollback()
+        errors = _errors(err)
+        for row in err.details.get("visits", []):
+            errors[f"reason_{row['visit_id']}"] = _("请填写没有检查记录的原因。")
+        return _visits_over_page(services.get_task(task_id), form, errors, err.message, err.status)
     flash(_("已宣布检查结束，名单不再保密。"), "success")
     return redirect(url_for("teams.task_teams", task_id=task.id))
 
@@ -256,6 +302,81 @@ def department_declarations():
     return render_template("teams/department_declarations.html", page=page, show=show,
                            rows=services.declaration_rows(page.items),
                            department=db.session.get(Department, bureau))
+
+
+# -- replacement filings with the joint office (备案) ---------------------------------------------------------
+
+
+@bp.app_context_processor
+def _filing_notice():
+    """``filings_awaiting()`` for the navigation badge and the home page notice (joint office only;
+    a callable, so pages that do not show it cost no query)."""
+
+    def count() -> int:
+        try:
+            return services.filings_awaiting_count(current_user)
+        except SQLAlchemyError:  # an error page after a failed statement: show no badge, not a 2nd error
+            return 0
+
+    return {"filings_awaiting": count}
+
+
+@bp.get("/filings")
+@login_required
+def filing_queue():
+    """The joint office's queue of approved replacements awaiting acknowledgement (``?show=`` pending
+    (default) / acknowledged / all). 403 for everybody else. Names only once the lists may be seen."""
+    show = request.args.get("show", "pending")
+    if show not in ("pending", "acknowledged", "all"):
+        show = "pending"
+    page = paginate(services.filing_queue(current_user, show=show))
+    return render_template("teams/filing_queue.html", page=page, show=show,
+                           rows=services.filing_rows(current_user, page.items))
+
+
+@bp.post("/filings/<int:request_id>/acknowledge")
+@login_required
+def acknowledge_filing(request_id: int):
+    """已阅/备案: the joint office acknowledges one filing (audited). 403 / 409 per the service."""
+    if not services.can_see_filings(current_user):
+        raise Forbidden("filings_forbidden", _("人员调整备案只对联席办开放。"))
+    req = services.get_replacement(request_id)
+    services.acknowledge_filing(current_user, req)
+    flash(_("已确认备案。"), "success")
+    return redirect(url_for("teams.filing_queue"))
+
+
+# -- experts chosen as supplements (选派) ---------------------------------------------------------------------
+
+
+def _expert_page(task, form, errors, status=200):
+    teams = services.list_teams(task, None)
+    log_confidential_view(task, "experts")
+    return render_template("teams/add_expert.html", task=task, teams=teams, form=form, errors=errors,
+                           experts=services.expert_candidates(task)), status
+
+
+@bp.route("/tasks/<int:task_id>/experts", methods=["GET", "POST"])
+@login_required
+def add_expert(task_id: int):
+    """Choose an expert from the expert registry as a supplement member of a team, with a reason
+    (the task's initiators or the participating departments' heads; 403 otherwise)."""
+    task = services.get_task(task_id)
+    if not services.can_add_expert(current_user, task):
+        raise Forbidden("expert_forbidden", _("只有任务发起部门的用户或参与部门的负责人可以选派专家。"))
+    if request.method == "GET":
+        return _expert_page(task, {"team_id": request.args.get("team_id", "")}, {})
+    form = {"team_id": request.form.get("team_id", ""), "inspector_id": request.form.get("inspector_id", ""),
+            "reason": request.form.get("reason", "")}
+    try:
+        services.add_expert(current_user, task, **form)
+    except DomainError as err:
+        if err.status in (403, 404) or wants_json():
+            raise
+        db.session.rollback()
+        return _expert_page(services.get_task(task_id), form, _errors(err), err.status)
+    flash(_("已选派专家加入检查组。"), "success")
+    return redirect(url_for("teams.task_teams", task_id=task.id))
 
 
 __all__ = ["bp", "can_view_task_lists"]
