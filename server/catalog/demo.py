@@ -1,8 +1,21 @@
 """Demo data: the real joint check-item list of 武陟县 (seed 003, first edition, 4 rows) with
 plausible checklists for every participating department.
 
-The rows' 抽查领域 / 抽查事项 / 检查对象 / 发起部门 / 配合部门 are the seed's words; the item
-names, legal bases, methods, ratios, frequencies and checklists are filled in plausibly.
+What is real and what is invented (issue 7 §8):
+
+* REAL, kept verbatim from the seed's list: each row's 抽查领域 (``domain``), its 抽查事项 text
+  (the start of ``content``), 检查对象 (``object_scope``), 发起部门 and 配合部门 — see
+  :data:`SEED_ROWS`, which the tests compare with the data.
+* INVENTED for the demo (the seed's list has no such columns): the item names of rows 1 and 3,
+  the detail added to rows 2 and 4's content, the legal bases, methods, ratios, frequencies and
+  every checklist with its questions. They carry the visible marker :data:`DEMO_MARK`
+  ("示例内容"): in the edition's note, in each invented legal basis, in each added content
+  detail and in each checklist title.
+
+Legal bases name rules in force (checked 2026-12): 《成品油市场管理办法》 (商务部令2006年第23号)
+was repealed by the Ministry of Commerce in 2020 and must not be cited; 成品油 trade is now
+governed by 《成品油流通管理办法》 (商务部令2025年第4号, adopted 2025-07-21, in force since
+2025-09-01). Article numbers are cited only where we are sure of them.
 """
 
 from __future__ import annotations
@@ -22,46 +35,79 @@ Y, S, M, T, N, D, P = (QuestionType.YES_NO_NA, QuestionType.SINGLE_CHOICE, Quest
                        QuestionType.TEXT, QuestionType.NUMBER, QuestionType.DATE, QuestionType.PHOTO)
 
 EDITION_TITLE = "武陟县市场监管领域部门联合抽查事项清单（第一版）"
+EDITION_NOTE = ("2021年3月4日印发（见《实施细则》附件）。【示例内容】抽查领域、抽查事项、检查对象、发起部门和配合部门"
+                "为原清单内容；事项名称、补充的检查内容、检查依据、检查方式、比例、频次和各部门检查表为演示数据补充，仅供演示。")
 
-OIL_LAW = "《成品油市场管理办法》"
+#: the visible marker of content written for the demo (not from the real list)
+DEMO_MARK = "示例内容"
+#: the marker line closing each invented legal basis
+DEMO_BASIS_NOTE = f"【{DEMO_MARK}】检查依据为演示数据补充，非原清单内容；使用前请核对现行有效的法律法规。"
+#: rules the demo must never cite: repealed (商务部 repealed 《成品油市场管理办法》 and
+#: 《原油市场管理办法》 in 2020)
+REPEALED = ("《成品油市场管理办法》", "《原油市场管理办法》")
+
+#: in force since 2025-09-01 (商务部令2025年第4号); replaces the repealed 《成品油市场管理办法》
+OIL_LAW = "《成品油流通管理办法》"
+OIL_LAW_FULL = "《成品油流通管理办法》（商务部令2025年第4号）"
 SEED_LAW = "《中华人民共和国种子法》"
 SAFETY_LAW = "《中华人民共和国安全生产法》"
 LAB_RULES = "《检验检测机构监督管理办法》（国家市场监督管理总局令第39号）"
 
+#: The seed 003 list, verbatim (序号, 抽查领域, 抽查事项, 检查对象, 发起部门, 配合部门): REAL text.
+SEED_ROWS = [
+    (1, "成品油市场监管",
+     "1. 成品油经营资质，即是否具备经营条件。2. 成品油经营违法违规情况，即检查是否非法转让成品油经营批准证书、"
+     "未经许可擅自新建、迁建和扩建加油站或油库、购销票据、制度制定、油品升级情况等。",
+     "具有成品油经营批准证书的企业", "武陟县商务局", "武陟县市场监督管理局"),
+    (2, "种子生产企业专项检查", "农作物种子质量检查", "武陟县对口监管企业", "武陟县农业农村局", "武陟县市场监督管理局"),
+    (3, "对生产经营单位执行安全生产法律、法规和国家标准或者行业标准情况的抽查",
+     "1、制定本单位安全生产规章制度情况；2、本单位对从业人员进行安全生产教育和培训情况；3、制定风险分级管控措施情况；"
+     "4、事故隐患排查治理情况；5、制定、实施生产安全事故应急救援预案情况。6、企业登记事项检查。",
+     "武陟县对口生产经营单位", "武陟县应急管理局", "武陟县市场监督管理局"),
+    (4, "环境监测机构双随机监督抽查", "检验检测机构检查", "检验检测机构", "武陟县市场监督管理局", "武陟县环境保护局"),
+]
+
+
+def _basis(*laws: str) -> str:
+    """An invented legal basis (one rule a line), closed by the demo marker line."""
+    return "\n".join([*laws, DEMO_BASIS_NOTE])
+
+
+def _content(seed_text: str, detail: str | None = None) -> str:
+    """The seed's 抽查事项 verbatim, then (when given) the demo's own detail, marked."""
+    return seed_text if detail is None else f"{seed_text}\n【{DEMO_MARK}】{detail}"
+
+
 #: (code, 抽查领域, 抽查事项名称, 检查内容, 检查依据, 检查对象, 对象类型, 发起部门, 配合部门,
-#:  检查方式, 比例, 频次)
+#:  检查方式, 比例, 频次) — 抽查领域, the seed part of 检查内容, 检查对象 and the departments come
+#: from SEED_ROWS; everything else is demo content
 ITEMS = [
     (
-        "WZ-2021-001", "成品油市场监管", "成品油经营资质和经营行为检查",
-        "1. 成品油经营资质，即是否具备经营条件。2. 成品油经营违法违规情况，即检查是否非法转让成品油经营批准"
-        "证书、未经许可擅自新建、迁建和扩建加油站或油库、购销票据、制度制定、油品升级情况等。",
-        f"{OIL_LAW}\n《中华人民共和国产品质量法》\n《中华人民共和国计量法》\n《加油站计量监督管理办法》",
-        "具有成品油经营批准证书的企业", ObjectType.ENTERPRISE, "商务局", ["市场监督管理局"],
+        "WZ-2021-001", SEED_ROWS[0][1], "成品油经营资质和经营行为检查", _content(SEED_ROWS[0][2]),
+        _basis(OIL_LAW_FULL, "《中华人民共和国产品质量法》", "《中华人民共和国计量法》", "《加油站计量监督管理办法》"),
+        SEED_ROWS[0][3], ObjectType.ENTERPRISE, "商务局", ["市场监督管理局"],
         ["onsite", "documents", "sampling"], Decimal("0.05"), "每年1次",
     ),
     (
-        "WZ-2021-002", "种子生产企业专项检查", "农作物种子质量检查",
-        "农作物种子质量检查：种子生产经营许可、品种审定（登记）、种子标签和使用说明、生产经营档案，"
-        "并抽样检测种子质量（净度、发芽率、水分、品种真实性）。",
-        f"{SEED_LAW}\n《农作物种子生产经营许可管理办法》\n《农作物种子标签和使用说明管理办法》",
-        "武陟县对口监管企业", ObjectType.ENTERPRISE, "农业农村局", ["市场监督管理局"],
+        "WZ-2021-002", SEED_ROWS[1][1], SEED_ROWS[1][2],
+        _content(SEED_ROWS[1][2], "种子生产经营许可、品种审定（登记）、种子标签和使用说明、生产经营档案，"
+                                  "并抽样检测种子质量（净度、发芽率、水分、品种真实性）。"),
+        _basis(SEED_LAW, "《农作物种子生产经营许可管理办法》", "《农作物种子标签和使用说明管理办法》"),
+        SEED_ROWS[1][3], ObjectType.ENTERPRISE, "农业农村局", ["市场监督管理局"],
         ["onsite", "documents", "sampling"], Decimal("0.10"), "每年1次",
     ),
     (
-        "WZ-2021-003", "对生产经营单位执行安全生产法律、法规和国家标准或者行业标准情况的抽查",
-        "生产经营单位安全生产执行情况检查",
-        "1、制定本单位安全生产规章制度情况；2、本单位对从业人员进行安全生产教育和培训情况；3、制定风险分级"
-        "管控措施情况；4、事故隐患排查治理情况；5、制定、实施生产安全事故应急救援预案情况。6、企业登记事项检查。",
-        f"{SAFETY_LAW}\n《生产安全事故应急预案管理办法》\n《中华人民共和国市场主体登记管理条例》",
-        "武陟县对口生产经营单位", ObjectType.ENTERPRISE, "应急管理局", ["市场监督管理局"],
+        "WZ-2021-003", SEED_ROWS[2][1], "生产经营单位安全生产执行情况检查", _content(SEED_ROWS[2][2]),
+        _basis(SAFETY_LAW, "《生产安全事故应急预案管理办法》", "《中华人民共和国市场主体登记管理条例》"),
+        SEED_ROWS[2][3], ObjectType.ENTERPRISE, "应急管理局", ["市场监督管理局"],
         ["onsite", "documents"], Decimal("0.05"), "每年1次",
     ),
     (
-        "WZ-2021-004", "环境监测机构双随机监督抽查", "检验检测机构检查",
-        "检验检测机构检查：资质认定及其能力范围、检验检测报告的真实性和规范性、原始记录保存，"
-        "环境监测数据是否弄虚作假、在线监测设备运行情况。",
-        f"{LAB_RULES}\n《检验检测机构资质认定管理办法》\n《环境监测数据弄虚作假行为判定及处理办法》",
-        "检验检测机构", ObjectType.ENTERPRISE, "市场监督管理局", ["环境保护局"],
+        "WZ-2021-004", SEED_ROWS[3][1], SEED_ROWS[3][2],
+        _content(SEED_ROWS[3][2], "资质认定及其能力范围、检验检测报告的真实性和规范性、原始记录保存，"
+                                  "环境监测数据是否弄虚作假、在线监测设备运行情况。"),
+        _basis(LAB_RULES, "《检验检测机构资质认定管理办法》", "《环境监测数据弄虚作假行为判定及处理办法》"),
+        SEED_ROWS[3][3], ObjectType.ENTERPRISE, "市场监督管理局", ["环境保护局"],
         ["onsite", "documents", "online"], Decimal("0.20"), "每年1次",
     ),
 ]
@@ -193,7 +239,7 @@ def load_demo_catalog(departments_by_short_name: Mapping[str, Department], *,
             raise KeyError(f"load_demo_catalog needs the department {name!r}")
     issuer = issuer or depts["市场监督管理局"]
     edition = services.create_edition(title=EDITION_TITLE, issuer_id=issuer.id,
-                                      note="2021年3月4日印发（见《实施细则》附件）")
+                                      note=EDITION_NOTE)
     for seq, (code, domain, name, content, basis, scope, otype, init, coops, methods, ratio, freq) in enumerate(ITEMS, 1):
         data = services.ItemData(
             domain=domain, name=name, content=content, legal_basis=basis, object_scope=scope,
@@ -204,7 +250,8 @@ def load_demo_catalog(departments_by_short_name: Mapping[str, Department], *,
         item = services.create_item(edition, data)
         for short in [init, *coops]:
             title, questions = CHECKLISTS[(code, short)]
-            template = services.create_template(item, depts[short].id, title=title)
+            # the checklists are written for the demo: the title says so, visibly
+            template = services.create_template(item, depts[short].id, title=f"{title}（{DEMO_MARK}）")
             services.copy_questions(template, questions)
             services.publish_template(template)
     services.publish_edition(edition)

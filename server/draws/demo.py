@@ -11,11 +11,13 @@ from ..extensions import db
 from ..org.models import Department
 from ..planning.models import Acceptance, Task, TaskCheckItem, TaskDepartment, TaskStatus
 from . import services
+from .candidates import registry_state
 
 DEMO_TASK_CODE = "WZ-2026-LH-001"
-#: people present at the demo draws [003#16]
+#: people present at the demo draws [003#16] — invented people and organisation (示例内容): the
+#: organisation carries the visible marker, since it is printed in the draw record
 DEMO_WITNESSES = {"operator": "李娜", "technical": "赵强", "supervisor": "刘洋"}
-DEMO_REPRESENTATIVES = [{"role": "行业协会代表", "name": "孙建国", "organisation": "武陟县石油流通行业协会"}]
+DEMO_REPRESENTATIVES = [{"role": "行业协会代表", "name": "孙建国", "organisation": "武陟县石油流通行业协会（示例）"}]
 
 
 def _department(code: str) -> Department:
@@ -68,7 +70,8 @@ def load_demo_draws() -> Task | None:
     record("task.create", "task", task.id, after=snapshot(task), note="demo data")
 
     witnesses = services.clean_witnesses(DEMO_WITNESSES, DEMO_REPRESENTATIVES)
-    objects = services.commit_object_draw(task)
+    # the demo loader confirms the registries it has just written [000#11]
+    objects = services.commit_object_draw(task, registry=registry_state(task))
     services.perform_draw(objects.id, witnesses=witnesses, witness_entropy="骰子：3 6 1 4 2")
     inspectors = services.commit_inspector_draw(task)
     services.perform_draw(inspectors.id, witnesses=witnesses, witness_entropy="骰子：5 2 2 6")

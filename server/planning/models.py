@@ -13,6 +13,7 @@ from ..core.enums import enum_column
 from ..core.models import TimestampMixin, UTCDateTime
 from ..extensions import db
 from ..org.models import Department, Level
+from ..registry.models import InspectedObject
 
 
 class PlanStatus(enum.Enum):
@@ -156,3 +157,26 @@ class TaskCandidate(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True)
     object_id: Mapped[int] = mapped_column(ForeignKey("inspected_objects.id"), nullable=False)
+
+
+class DispatchDecision(db.Model):
+    """What was decided, at dispatch [000#13], for a drawn object of the parent task that no
+    chosen lower-level department (nor a department joining its child task) supervises: nothing
+    is dropped silently. ``decision`` is ``keep`` (checked by the parent task at its own level),
+    ``assign`` (given to ``child_task_id``) or ``exclude`` (not checked; ``reason`` required)."""
+
+    __tablename__ = "dispatch_decisions"
+    __table_args__ = (UniqueConstraint("parent_task_id", "object_id", name="uq_dispatch_decisions_object"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False,
+                                                index=True)
+    object_id: Mapped[int] = mapped_column(ForeignKey("inspected_objects.id"), nullable=False)
+    decision: Mapped[str] = mapped_column(String(20), nullable=False)
+    child_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    inspected_object: Mapped[InspectedObject] = relationship()
+    child_task: Mapped[Task | None] = relationship(foreign_keys=[child_task_id])

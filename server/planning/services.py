@@ -56,14 +56,12 @@ SCOPE_FLAG_LABELS = {"abnormal_list": _l("列入经营异常名录"), "serious_v
 SOURCE_LABELS = {"registry": _l("按范围从名录库抽取"), "imported": _l("导入的候选名单"),
                  "dispatched": _l("上级下派的对象")}
 
-#: minimum ratio per credit-risk class [000#13]; overridable by ``DRAW_MIN_RATIOS`` in the config
-DEFAULT_MIN_RATIOS = {"A": "0.01", "B": "0.03", "C": "0.10", "D": "0.20"}
-#: the default strata of a new task
-DEFAULT_STRATA = [{"name": "A", "ratio": "0.01"}, {"name": "B", "ratio": "0.03"},
-                  {"name": "C", "ratio": "0.10"}, {"name": "D", "ratio": "0.20"}]
+#: the risk classes A–D [000#13] and the stratum of objects without a class (未评级, [000#4]);
+#: their minimum ratios, and the unstratified (ALL) minimum, are rules (``server.rules``)
 RISK_STRATA = ("A", "B", "C", "D")
-#: a single stratum ALL may use 5%–100% [004§6]; the lower bound is ``DRAW_ALL_MIN_RATIO``
-DEFAULT_ALL_MIN_RATIO = "0.05"
+UNRATED_STRATUM = "U"
+#: the strata of a task drawn by risk class, in order
+CLASS_STRATA = (*RISK_STRATA, UNRATED_STRATUM)
 #: joint tasks must be at least this share of a department's tasks [001#7] (``JOINT_TASK_MIN_SHARE``)
 DEFAULT_JOINT_MIN_SHARE = "0.10"
 
@@ -157,13 +155,17 @@ def ratio_text(ratio: Decimal) -> str:
 
 
 def min_ratios() -> dict[str, Decimal]:
-    """Return the configured minimum ratio per risk class (``DRAW_MIN_RATIOS``)."""
-    raw = current_app.config.get("DRAW_MIN_RATIOS") or DEFAULT_MIN_RATIOS
-    return {k: Decimal(str(v)) for k, v in raw.items()}
+    """Return the minimum ratio per stratum (A–D and U) from the deployment's rules."""
+    from ..rules.services import get_rules
+
+    return {k: Decimal(str(v)) for k, v in get_rules().min_ratios.items()}
 
 
 def all_min_ratio() -> Decimal:
-    return Decimal(str(current_app.config.get("DRAW_ALL_MIN_RATIO") or DEFAULT_ALL_MIN_RATIO))
+    """Return the lower bound of the single-stratum (ALL) ratio from the deployment's rules."""
+    from ..rules.services import get_rules
+
+    return Decimal(str(get_rules().unstratified_min_ratio))
 
 
 def percent(ratio: Decimal | str) -> str:
@@ -173,8 +175,10 @@ def percent(ratio: Decimal | str) -> str:
 
 
 def clean_strata(mode: str, ratios: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Return the strata for ``mode`` "risk" (A–D, each ≥ its configured minimum) or "all"
-    (one stratum ALL, 5%–100%). Raises ValidationFailed with one message per bad ratio."""
+    """Return the strata for ``mode`` "risk" (A–D and U for objects without a class, each ≥ its
+    minimum in the rules) or "all" (one stratum ALL, from the rules' minimum to 100%). A missing U
+    ratio (a client that predates it) is the U minimum. Raises ValidationFailed with one message
+    per bad ratio."""
     errors: dict[str, str] = {}
     strata: list[dict[str, str]] = []
     if mode == "all":
@@ -189,21 +193,50 @@ def clean_strata(mode: str, ratios: Mapping[str, Any]) -> list[dict[str, str]]:
     if mode != "risk":
         raise ValidationFailed({"strata_mode": _("请选择“按信用风险分类抽取”或“不分层抽取”。")})
     minimums = min_ratios()
-    for name in RISK_STRATA:
+    for name in CLASS_STRATA:
         key = f"ratio_{name}"
+        value = ratios.get(name)
+        if value is None and name == UNRATED_STRATUM:
+            value = ratio_text(minimums[name])
+        label = _("未评级对象") if name == UNRATED_STRATUM else _("%(c)s类", c=name)
         try:
-            ratio = parse_ratio(ratios.get(name))
+            ratio = parse_ratio(value)
         except DomainError as err:
-            errors[key] = f"{name}类：{err.message}"
+            errors[key] = f"{label}：{err.message}"
             continue
         minimum = minimums.get(name)
         if minimum is not None and ratio < minimum:
-            errors[key] = _("%(c)s类的抽查比例不得低于 %(min)s [000#13]。", c=name, min=percent(minimum))
+            errors[key] = _("%(c)s的抽查比例不得低于 %(min)s [000#13]。", c=label, min=percent(minimum))
             continue
         strata.append({"name": name, "ratio": ratio_text(ratio)})
     if errors:
         raise ValidationFailed(errors)
     return strata
+
+
+def check_unstratified(strata: list[dict[str, Any]], *, scope: Mapping[str, Any] | None, candidate_source: str,
+                       task: Task | None = None) -> None:
+    """Refuse the single-stratum mode (ALL) where the candidates have credit-risk classes, unless the
+    rules allow it: one stratum would bypass the per-class minimums (D ≥ 20 % [000#13]).
+
+    Not refused: a ratio of 1 (every candidate is drawn, so every minimum is met — e.g. a dispatched
+    list), candidates without any class, an imported list not uploaded yet (checked again on
+    submit). Raises DomainError ``unstratified_with_classes`` (422, field ``strata_mode``)."""
+    from ..draws.candidates import source_has_risk_classes
+    from ..rules.services import get_rules
+
+    if [s.get("name") for s in strata] != ["ALL"] or candidate_source == "dispatched":
+        return
+    if Decimal(str(strata[0].get("ratio") or "0")) >= 1 or get_rules().unstratified_with_classes:
+        return
+    if candidate_source == "imported" and (task is None or task.id is None):
+        return
+    if source_has_risk_classes(scope=scope or {}, candidate_source=candidate_source,
+                               task_id=task.id if task is not None else None):
+        raise DomainError("unstratified_with_classes", _(
+            "候选检查对象已有信用风险分类：不分层抽取会绕过各类的最低抽查比例（如 D 类不低于 %(d)s），"
+            "本地规则不允许。请选择“按信用风险分类抽取”，或由系统管理员、联席办在“抽查规则”中调整。",
+            d=percent(min_ratios()["D"])), status=422, field="strata_mode")
 
 
 # -- access ----------------------------------------------------------------------------------------
@@ -686,9 +719,14 @@ def clean_task_data(raw: Mapping[str, Any], *, user=None, task: Task | None = No
     strata: list[dict[str, str]] = []
     try:
         strata = clean_strata(_text(raw.get("strata_mode")) or "risk",
-                              {k: raw.get(f"ratio_{k}") for k in (*RISK_STRATA, "ALL")})
+                              {k: raw.get(f"ratio_{k}") for k in (*CLASS_STRATA, "ALL")})
     except ValidationFailed as err:
         errors.update(err.errors)
+    if strata and "candidate_source" not in errors:
+        try:
+            check_unstratified(strata, scope=scope, candidate_source=source, task=task)
+        except DomainError as err:
+            errors["strata_mode"] = err.message
 
     if errors:
         raise ValidationFailed(errors)
@@ -815,6 +853,8 @@ def task_form_values(task: Task) -> dict[str, Any]:
     form["strata_mode"] = "all" if names == ["ALL"] else "risk"
     for s in task.strata or []:
         form[f"ratio_{s['name']}"] = s.get("ratio", "")
+    if form["strata_mode"] == "risk":  # a task saved before the unrated stratum existed [000#4]
+        form.setdefault(f"ratio_{UNRATED_STRATUM}", ratio_text(min_ratios()[UNRATED_STRATUM]))
     for d in task.departments:
         form[f"members_{d.department_id}"] = str(d.members_per_team)
         form[f"expertise_{d.department_id}"] = "、".join(d.required_expertise or [])
@@ -828,9 +868,12 @@ def new_task_form_values(*, plan: AnnualPlan | None = None, initiator_id: int | 
     form: dict[str, Any] = {"strata_mode": "risk", "statuses": ["active"], "teams_count": "1",
                             "candidate_source": "registry", "participant_ids": [], "check_item_ids": [],
                             "object_types": [], "flags": [], "supervising_department_ids": []}
-    for s in DEFAULT_STRATA:
-        form[f"ratio_{s['name']}"] = s["ratio"]
-    form["ratio_ALL"] = "0.05"
+    from ..rules.services import get_rules
+
+    rules = get_rules()
+    for name, minimum in rules.min_ratios.items():  # the rules' minimums (A–D and U)
+        form[f"ratio_{name}"] = minimum
+    form["ratio_ALL"] = rules.unstratified_min_ratio
     if plan is not None:
         form["plan_id"] = str(plan.id)
     if initiator_id:
@@ -928,6 +971,10 @@ def submit_task(task: Task, *, user=None) -> Task:
         errors["check_item_ids"] = _("请至少选择一个检查事项后再提交。")
     if task.candidate_source == "imported" and candidate_count(task) == 0:
         errors["candidate_source"] = _("已选择“导入候选名单”，但还没有导入任何检查对象。请先上传名单。")
+    try:  # the rules may have changed, or the imported list arrived, since the task was saved
+        check_unstratified(task.strata or [], scope=task.scope, candidate_source=task.candidate_source, task=task)
+    except DomainError as err:
+        errors["strata_mode"] = err.message
     if errors:
         raise ValidationFailed(errors)
     before = task_state(task)
@@ -1005,13 +1052,6 @@ def return_task(task: Task, department_id: int, *, user, comment: str) -> Task:
 # -- dispatch [000#13] -----------------------------------------------------------------------------
 
 
-@dataclass
-class DispatchReport:
-    children: list[Task] = field(default_factory=list)
-    skipped: list[Department] = field(default_factory=list)  # chosen departments with no object
-    undispatched: int = 0  # selected objects no chosen department supervises
-
-
 def selected_object_ids(task: Task) -> list[int]:
     """Return the ids of the objects locked by the task's final objects draw (DrawSelection)."""
     from ..draws.models import DrawSelection
@@ -1036,100 +1076,12 @@ def _descendant_ids(dept_id: int) -> set[int]:
     return ids
 
 
-def dispatch_task(parent: Task, departments: Iterable[Department | int], *, user=None,
-                  teams_count: int | None = None, members_per_team: int | None = None) -> DispatchReport:
-    """Create one child task per lower-level department from the parent's drawn objects [000#13].
+def dispatch_task(parent: Task, departments: Iterable[Department | int], **kwargs: Any):
+    """Dispatch the parent's drawn objects to lower-level departments [000#13]: see
+    :func:`server.planning.dispatch.dispatch_task` (joint children, unmatched objects decided)."""
+    from .dispatch import dispatch_task as _dispatch
 
-    Rule: an object goes to the chosen department that supervises it (the object's supervising
-    departments include that department or one of its units); an object supervised by several
-    chosen departments goes to the first in code order. The child (``parent_task_id`` set,
-    candidate_source ``dispatched``) holds its objects as TaskCandidate rows and is accepted at
-    once with one stratum ``ALL`` at ratio 1: its "object draw" only locks the dispatched list
-    (every candidate is selected, no new lottery), then it goes on to its own inspector draw.
-    Departments without objects get no child (reported). Raises DomainError/Conflict, nothing
-    changed."""
-    from ..registry.models import object_departments
-
-    selected = selected_object_ids(parent)
-    if not selected:
-        raise Conflict("objects_not_drawn", _("该任务还没有完成检查对象的抽取，不能下派。请先完成对象抽取。"))
-    if parent.parent_task_id is not None:
-        raise Conflict("already_dispatched_task", _("下派任务不能再次下派。"))
-    depts: list[Department] = []
-    for value in departments:
-        dept = value if isinstance(value, Department) else _department(value)
-        if dept is None:
-            raise ValidationFailed({"department_ids": _("请选择有效的下级部门。")})
-        if dept not in depts:
-            depts.append(dept)
-    if not depts:
-        raise ValidationFailed({"department_ids": _("请至少选择一个下级部门。")})
-    top = parent.initiating_department
-    for dept in depts:
-        if not top.is_higher_than(dept):
-            raise ValidationFailed({"department_ids": _("%(d)s不是%(t)s的下级部门，不能下派。", d=dept.name, t=top.name)})
-    existing = {c.initiating_department_id for c in child_tasks(parent)}
-    clash = [d.name for d in depts if d.id in existing]
-    if clash:
-        raise Conflict("already_dispatched", _("已向%(d)s下派过该任务。", d="、".join(clash)))
-    teams = teams_count if teams_count is not None else parent.teams_count
-    members = members_per_team if members_per_team is not None else 1
-    if teams < 1:
-        raise ValidationFailed({"teams_count": _("检查小组数至少为 1。")})
-    if members < 1:
-        raise ValidationFailed({"members_per_team": _("每组人数至少为 1。")})
-
-    depts.sort(key=lambda d: d.code)
-    area = {d.id: _descendant_ids(d.id) for d in depts}
-    owner: dict[int, int] = {}
-    pairs = db.session.execute(
-        select(object_departments.c.object_id, object_departments.c.department_id)
-        .where(object_departments.c.object_id.in_(selected))).all()
-    supervisors: dict[int, set[int]] = {}
-    for oid, did in pairs:
-        supervisors.setdefault(oid, set()).add(did)
-    for oid in selected:
-        for dept in depts:
-            if supervisors.get(oid, set()) & area[dept.id]:
-                owner[oid] = dept.id
-                break
-    report = DispatchReport(undispatched=len(selected) - len(owner))
-    parent_items = sorted({(c.check_item_id, c.template_id) for c in parent.check_items})
-    for dept in depts:
-        object_ids = [oid for oid in selected if owner.get(oid) == dept.id]
-        if not object_ids:
-            report.skipped.append(dept)
-            continue
-        child = Task(
-            code=next_task_code(dept, parent.period_start.year), name=f"{parent.name}（{dept.short_name or dept.name}）"[:200],
-            plan_id=parent.plan_id, adhoc_reason=parent.adhoc_reason, initiating_department_id=dept.id,
-            status=TaskStatus.ACCEPTED, period_start=parent.period_start, period_end=parent.period_end,
-            teams_count=teams, unannounced=parent.unannounced, scope={}, candidate_source="dispatched",
-            strata=[{"name": "ALL", "ratio": "1"}], parent_task_id=parent.id, created_by_id=getattr(user, "id", None),
-        )
-        lead = next((d for d in parent.departments if d.is_initiator), None)
-        child.departments.append(TaskDepartment(
-            department_id=dept.id, is_initiator=True, acceptance=Acceptance.ACCEPTED,
-            decided_by_id=getattr(user, "id", None), decided_at=utcnow(), members_per_team=members,
-            required_expertise=list(lead.required_expertise or []) if lead else [], unit_ids=[]))
-        seen: set[int] = set()
-        for item_id, template_id in parent_items:
-            if item_id not in seen:
-                seen.add(item_id)
-                child.check_items.append(TaskCheckItem(department_id=dept.id, check_item_id=item_id,
-                                                       template_id=template_id))
-        db.session.add(child)
-        db.session.flush()
-        db.session.add_all([TaskCandidate(task_id=child.id, object_id=oid) for oid in object_ids])
-        db.session.flush()
-        state = task_state(child)
-        state["objects"] = len(object_ids)
-        record("task.dispatch", "task", child.id, after=state, note=f"from task #{parent.id} {parent.code}")
-        report.children.append(child)
-    record("task.dispatch", "task", parent.id,
-           after={"children": [c.code for c in report.children], "skipped": [d.code for d in report.skipped],
-                  "undispatched": report.undispatched})
-    return report
+    return _dispatch(parent, departments, **kwargs)
 
 
 # -- the 10% indicator [001#7] ---------------------------------------------------------------------
@@ -1160,16 +1112,22 @@ def joint_min_share() -> Decimal:
 
 
 def joint_shares(year: int) -> list[JointShare]:
-    """Return, per department taking part in tasks of ``year`` (submitted ones: not draft or
-    cancelled), its number of tasks and of joint tasks (≥ 2 departments; a dispatched task counts as
-    joint when its parent is). Departments without tasks are listed with 0."""
+    """Return, per active department, the tasks of ``year`` it LEADS (initiates) and how many of
+    them are joint [001#7]; departments leading no task are listed with 0 (ratio "—").
+
+    [001#7]: "市场监管领域相关部门应确保年度部门联合抽查任务占对应牵头抽查事项任务总数的10%以上" —
+    the base is the total of the tasks on the check items the department LEADS (牵头), and
+    [001#8] "联合双随机抽查由发起部门牵头组织实施": the initiating department leads a task. So a
+    department counts only the tasks it initiates; taking part in another department's joint task
+    counts for neither its numerator nor its base (it would inflate a department that only
+    cooperates). Counted: submitted tasks (not draft or cancelled) whose execution starts in
+    ``year``. A task is joint with ≥ 2 departments; a dispatched task also when its parent is."""
     counts = (select(TaskDepartment.task_id, func.count(func.distinct(TaskDepartment.department_id)).label("n"))
               .group_by(TaskDepartment.task_id).subquery())
     parent_counts = counts.alias("parent_counts")
     rows = db.session.execute(
-        select(TaskDepartment.department_id, Task.id, counts.c.n, parent_counts.c.n)
-        .join(Task, Task.id == TaskDepartment.task_id)
-        .join(counts, counts.c.task_id == Task.id)
+        select(Task.initiating_department_id, Task.id, counts.c.n, parent_counts.c.n)
+        .outerjoin(counts, counts.c.task_id == Task.id)
         .outerjoin(parent_counts, parent_counts.c.task_id == Task.parent_task_id)
         .where(Task.period_start >= date(year, 1, 1), Task.period_start <= date(year, 12, 31),
                Task.status.notin_([TaskStatus.DRAFT, TaskStatus.CANCELLED]))

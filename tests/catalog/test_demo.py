@@ -70,3 +70,52 @@ def test_demo_loader_names_a_missing_department(depts):
 
 def test_demo_loading_is_audited(loaded):
     assert verify_chain().ok
+
+
+# -- demo truth (issue 7 §8) -----------------------------------------------------------------------
+
+def _demo_texts(loaded) -> list[str]:
+    """Every legal basis the demo writes: items' and checklist questions'."""
+    texts = [i.legal_basis for i in loaded]
+    texts += [q.legal_basis or "" for t in db.session.execute(select(ChecklistTemplate)).scalars()
+              for q in t.questions]
+    return texts
+
+
+def test_no_demo_legal_basis_cites_the_repealed_measure(loaded):
+    # 《成品油市场管理办法》 (商务部令2006年第23号) was repealed in 2020; the measure in force is
+    # 《成品油流通管理办法》 (商务部令2025年第4号, in force since 2025-09-01)
+    texts = _demo_texts(loaded)
+    assert not [t for t in texts if "成品油市场管理办法" in t or "原油市场管理办法" in t]
+    assert "《成品油流通管理办法》（商务部令2025年第4号）" in loaded[0].legal_basis
+    oil_questions = [q for t in db.session.execute(select(ChecklistTemplate)).scalars()
+                     if t.item_key_id == loaded[0].key_id for q in t.questions if q.legal_basis]
+    assert oil_questions and not [q for q in oil_questions if "成品油市场管理办法" in q.legal_basis]
+
+
+def test_seed_003_rows_are_kept_verbatim(loaded):
+    from server.catalog.demo import SEED_ROWS
+
+    # the real list of seed 003 (checked against the seed file), copied here so that a change of
+    # the demo constants cannot pass unnoticed
+    assert SEED_ROWS[1][1:] == ("种子生产企业专项检查", "农作物种子质量检查", "武陟县对口监管企业", "武陟县农业农村局",
+                                "武陟县市场监督管理局")
+    assert SEED_ROWS[0][2].startswith("1. 成品油经营资质，即是否具备经营条件。2. 成品油经营违法违规情况")
+    for item, (seq, domain, content, scope, init, coop) in zip(loaded, SEED_ROWS, strict=True):
+        assert (item.seq, item.domain, item.object_scope) == (seq, domain, scope)
+        assert item.content.split("\n")[0] == content  # the real text first, unchanged
+        assert item.initiating_department.name == init
+        assert [d.name for d in item.cooperating_departments] == [coop]
+
+
+def test_invented_demo_content_is_labelled(loaded):
+    from server.catalog.demo import DEMO_MARK
+
+    assert DEMO_MARK == "示例内容"
+    assert DEMO_MARK in loaded[0].edition.note
+    for item in loaded:
+        assert DEMO_MARK in item.legal_basis  # every legal basis is the demo's own addition
+        extra = item.content.split("\n")[1:]
+        assert all(DEMO_MARK in line for line in extra)  # any detail beyond the seed's text is marked
+    templates = db.session.execute(select(ChecklistTemplate)).scalars().all()
+    assert templates and all(DEMO_MARK in t.title for t in templates)

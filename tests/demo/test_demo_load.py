@@ -67,3 +67,18 @@ def test_demo_includes_a_task_with_both_draws_and_the_inspector_has_visits(runne
     client.post("/login", data={"username": "inspector", "password": "spotcheck-demo"})
     visits = client.get("/api/me/visits").get_json()
     assert len(visits["visits"] if isinstance(visits, dict) else visits) > 0
+
+
+def test_loaded_demo_cites_no_repealed_measure_and_marks_its_inventions(runner):
+    """Issue 7 §8: 《成品油市场管理办法》 was repealed in 2020; the demo cites the measure in force
+    (《成品油流通管理办法》) and labels what it invented (示例内容)."""
+    from server.catalog.models import CheckItem, ChecklistQuestion, ChecklistTemplate, ListEdition
+
+    result = runner.invoke(args=["demo", "load", "--objects", "200"])
+    assert result.exit_code == 0, result.output
+    bases = list(db.session.execute(select(CheckItem.legal_basis)).scalars())
+    bases += [b or "" for b in db.session.execute(select(ChecklistQuestion.legal_basis)).scalars()]
+    assert bases and not [b for b in bases if "成品油市场管理办法" in b]
+    assert any("《成品油流通管理办法》" in b for b in bases)
+    assert all("示例内容" in t for t in db.session.execute(select(ChecklistTemplate.title)).scalars())
+    assert "示例内容" in db.session.execute(select(ListEdition.note)).scalar_one()

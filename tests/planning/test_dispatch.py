@@ -35,9 +35,11 @@ def city_task(depts, make_task, make_object, make_user):
 
 def test_dispatch_creates_one_child_per_department(city_task, depts):
     task, objs = city_task
-    report = services.dispatch_task(task, [depts["scj"], depts["swj"]], teams_count=2, members_per_team=2)
+    # objs[3] is supervised by nobody: it is no longer dropped silently but needs a decision
+    report = services.dispatch_task(task, [depts["scj"], depts["swj"]], teams_count=2, members_per_team=2,
+                                    decisions={objs[3].id: {"decision": "keep"}})
     db.session.commit()
-    assert report.undispatched == 1 and report.skipped == []
+    assert report.undispatched == 0 and report.kept == [objs[3].id] and report.skipped == []
     children = {c.initiating_department_id: c for c in services.child_tasks(task)}
     assert set(children) == {depts["scj"].id, depts["swj"].id}
     scj = children[depts["scj"].id]
@@ -49,8 +51,9 @@ def test_dispatch_creates_one_child_per_department(city_task, depts):
 
 
 def test_department_without_objects_gets_no_child(city_task, depts):
-    task, _objs = city_task
-    report = services.dispatch_task(task, [depts["nyj"], depts["scj"]])
+    task, objs = city_task
+    report = services.dispatch_task(task, [depts["nyj"], depts["scj"]],
+                                    decisions={o.id: {"decision": "keep"} for o in objs[2:]})
     assert [d.id for d in report.skipped] == [depts["nyj"].id]
     assert [c.initiating_department_id for c in report.children] == [depts["scj"].id]
 
@@ -72,8 +75,8 @@ def test_dispatch_to_a_department_not_below_is_refused(city_task, depts, make_de
 
 
 def test_dispatch_twice_to_the_same_department_is_refused(city_task, depts):
-    task, _objs = city_task
-    services.dispatch_task(task, [depts["scj"]])
+    task, objs = city_task
+    services.dispatch_task(task, [depts["scj"]], decisions={o.id: {"decision": "keep"} for o in objs[2:]})
     db.session.commit()
     with pytest.raises(services.Conflict) as err:
         services.dispatch_task(task, [depts["scj"]])
@@ -82,16 +85,18 @@ def test_dispatch_twice_to_the_same_department_is_refused(city_task, depts):
 
 
 def test_dispatch_screen(city_task, depts, login):
-    task, _objs = city_task
+    task, objs = city_task
     client = login("city_init")
     page = client.get(f"/tasks/{task.id}/dispatch")
     assert page.status_code == 200 and "武陟县市场监督管理局" in page.get_data(as_text=True)
     before = audit_count("task")
     resp = client.post(f"/tasks/{task.id}/dispatch", data={"department_ids": [depts["scj"].id, depts["swj"].id],
-                                                            "teams_count": "1", "members_per_team": "1"},
+                                                            "teams_count": "1", "members_per_team": "1",
+                                                            f"decision_{objs[3].id}": "exclude",
+                                                            f"reason_{objs[3].id}": "无监管部门，另行处理"},
                        follow_redirects=True)
     body = resp.get_data(as_text=True)
-    assert "已下派 2 个任务" in body and "1 个抽中对象不属于所选任何部门监管" in body
+    assert "已下派 2 个任务" in body and "排除 1 个" in body  # the unsupervised object: decided, not dropped
     assert audit_count("task") == before + 3  # one per child, one on the parent
     assert db.session.execute(db.select(db.func.count()).select_from(TaskCandidate)).scalar_one() == 3
 
