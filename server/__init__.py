@@ -47,7 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         default_translation_directories=os.path.join(app.root_path, "translations"),
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = _ratelimit_storage_options(app)
     limiter.init_app(app)
+    _configure_proxy_fix(app)
 
     import importlib
 
@@ -59,6 +61,27 @@ def create_app(test_config: dict | None = None) -> Flask:
         if init is not None:
             init(app)
     return app
+
+
+def _ratelimit_storage_options(app: Flask) -> dict:
+    """Options of the rate-limit storage: its errors are raised as ``limits.errors.StorageError``
+    (answered 503 ``rate_limit_unavailable``, see :mod:`server.core.errors`), and a Redis that does
+    not answer fails within seconds instead of holding the request."""
+    options = {"wrap_exceptions": True, **(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})}
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis", "rediss")):
+        options.setdefault("socket_connect_timeout", 2)
+        options.setdefault("socket_timeout", 2)
+    return options
+
+
+def _configure_proxy_fix(app: Flask) -> None:
+    """Behind ``PROXY_FIX`` (``SPOTCHECK_PROXY_FIX``) trusted reverse proxies, take the client's
+    address, scheme and host from their X-Forwarded-For/-Proto/-Host headers (0: ignore them)."""
+    hops = int(app.config.get("PROXY_FIX") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def _configure_sqlite(app: Flask) -> None:

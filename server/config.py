@@ -32,6 +32,10 @@ def from_environment(instance_path: str) -> dict:
         "UPLOAD_DIR": os.environ.get("SPOTCHECK_UPLOAD_DIR", os.path.join(instance_path, "uploads")),
         "IMPORT_RUN_INLINE": _env_bool("SPOTCHECK_IMPORT_RUN_INLINE", False),
         "SESSION_IDLE_DAYS": int(os.environ.get("SPOTCHECK_SESSION_DAYS", "14")),
+        # memory one photo decode may take (pixels × bytes per pixel); above it the photo is refused
+        "PHOTO_DECODE_MAX_MB": int(os.environ.get("SPOTCHECK_PHOTO_DECODE_MAX_MB", "96")),
+        # number of trusted reverse proxies in front of the app (0: X-Forwarded-* are ignored)
+        "PROXY_FIX": int(os.environ.get("SPOTCHECK_PROXY_FIX", "0") or 0),
     }
 
 

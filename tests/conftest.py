@@ -73,11 +73,18 @@ def _create_schema(url: str, tmp_path) -> None:
 def _empty_postgres(app) -> None:
     with app.app_context():
         with db.engine.begin() as conn:
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            # session_replication_role=replica disables the audit log's append-only triggers for
-            # this cleanup only; the application never runs with it.
+            # session_replication_role=replica disables the audit log's append-only triggers (and
+            # the foreign keys' triggers) for this cleanup only; the application never runs with it.
             conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            # DELETE and a sequence restart, not TRUNCATE: a test leaves a few rows per table, and
+            # TRUNCATE of ~40 tables costs ~0.7 s a test here (new files for every table and index)
+            # against ~0.15 s, which was most of the PostgreSQL run's time
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(sa.text(f'DELETE FROM "{table.name}"'))
+            sequences = conn.execute(sa.text(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")).scalars()
+            for name in list(sequences):
+                conn.execute(sa.text(f'ALTER SEQUENCE "{name}" RESTART'))
 
 
 def fresh_globals_per_request(app) -> None:

@@ -22,22 +22,15 @@ from ..audit.services import history, record, set_actor
 from ..core.errors import DomainError
 from ..core.models import utcnow
 from ..core.pagination import paginate
-from ..extensions import db, limiter
+from ..extensions import db
 from ..org.services import department_choices
 from . import services
 from .models import User
 from .roles import ROLE_LABELS, Role, roles_required
 from .sessions import check_password, revoke_token, start_session
+from .throttle import login_throttled
 
 bp = Blueprint("auth", __name__, template_folder="templates")
-
-
-def _login_limit() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT", "10 per minute")
-
-
-def _username_key() -> str:
-    return "login-user:" + (request.form.get("username") or "").strip().lower()
 
 
 def _safe_next(target: str | None) -> str:
@@ -52,10 +45,10 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_username_key)
+@login_throttled
 def login():
-    """Log in with username and password; POST is rate-limited per address and per username."""
+    """Log in with username and password; POST is rate-limited per address and per username, counted
+    together with ``POST /api/session`` (:mod:`server.auth.throttle`)."""
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
     error = None

@@ -6,9 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import errors, security, transactions, views
+    from . import errors, input_guard, security, transactions, views
 
     errors.init_app(app)
+    input_guard.init_app(app)
     security.init_app(app)
     transactions.init_app(app)
     views.init_app(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -72,10 +72,28 @@ def error_response(code: str, message: str, status: int, details: dict | None = 
     )
 
 
+#: how long a client should wait after 503 ``rate_limit_unavailable``
+RETRY_AFTER_SECONDS = 30
+
+
+def rate_limit_down_message() -> str:
+    return _("登录保护服务（限流存储）暂时无法连接，为安全起见本请求暂不处理。请稍后重试；如持续出现，请联系系统管理员检查 Redis。")
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
         return error_response(err.code, err.message, err.status, err.details or None)
+
+    from limits.errors import StorageError
+
+    @app.errorhandler(StorageError)
+    def _rate_limit_storage_down(err: StorageError):
+        # Refuse rather than let logins through unthrottled (fail closed), and say so clearly.
+        app.logger.error("rate-limit storage unreachable: %r", getattr(err, "storage_error", err))
+        response = make_response(error_response("rate_limit_unavailable", rate_limit_down_message(), 503))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(413)
     def _too_large(err):

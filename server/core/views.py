@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     Flask,
     current_app,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -19,7 +20,7 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
-from ..extensions import db
+from ..extensions import db, limiter
 
 bp = Blueprint("core", __name__, template_folder="templates")
 
@@ -47,8 +48,36 @@ def set_language(code: str):
 
 @bp.get("/healthz")
 def health():
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok"}
+    """The state of what requests depend on: the database and the rate-limit storage (Redis).
+
+    200 ``{"status": "ok", "database": "ok", "rate_limit_storage": "ok"}``; 503 with
+    ``"status": "unavailable"`` and ``"down"`` for each part that does not answer."""
+    parts = {"database": _database_ok(), "rate_limit_storage": _rate_limit_storage_ok()}
+    body = {"status": "ok" if all(parts.values()) else "unavailable",
+            **{name: "ok" if ok else "down" for name, ok in parts.items()}}
+    headers = {"Cache-Control": "no-store"}
+    if not all(parts.values()):
+        headers["Retry-After"] = "30"
+        return jsonify(body), 503, headers
+    return jsonify(body), 200, headers
+
+
+def _database_ok() -> bool:
+    try:
+        db.session.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "down"; the log says which
+        current_app.logger.exception("health check: database unreachable")
+        db.session.rollback()
+        return False
+
+
+def _rate_limit_storage_ok() -> bool:
+    try:
+        return bool(limiter.storage.check())
+    except Exception:  # noqa: BLE001
+        current_app.logger.exception("health check: rate-limit storage unreachable")
+        return False
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

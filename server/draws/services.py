@@ -1,4 +1,5 @@
-"""The draws of a task (spec draw-v1): commit a nonce, draw with the witnesses' entropy, void.
+"""The draws of a task (spec draw-v2 for every new draw; stored draw-v1 records stay valid and
+verifiable): commit a nonce, draw with the witnesses' entropy, void.
 
 Flow for each kind (objects, then inspectors):
 
@@ -43,7 +44,14 @@ from ..registry.models import InspectedObject, Inspector, InspectorExpertise, In
 from ..teams.models import ConflictDeclaration, MemberSource, Team, TeamMember
 from ..visits.models import Visit, VisitItem, VisitStatus
 from . import spec
-from .candidates import CandidateSet, build_candidates, fetch_raw, values_in
+from .candidates import (
+    CandidateSet,
+    RegistryState,
+    build_candidates,
+    check_registry_confirmation,
+    fetch_raw,
+    values_in,
+)
 from .models import Draw, DrawCandidates, DrawKind, DrawSelection, DrawStatus
 
 #: roles of the initiating department that run its draws (system administrators always may)
@@ -232,15 +240,28 @@ def prepare_object_draw(task: Task) -> CandidateSet:
     return build_candidates(task)
 
 
-def commit_object_draw(task: Task) -> Draw:
+def commit_object_draw(task: Task, *, registry: RegistryState | None = None) -> Draw:
     """Fix the candidates, store a new nonce and return the committed draw (only the nonce's
-    commitment may be shown). Raises 409 ``task_not_accepted`` or ``draw_exists`` (a committed or
-    final draw of this kind exists already)."""
+    commitment may be shown). ``registry`` is the registries' state the initiator confirmed
+    (``candidates.registry_state`` as shown to them [000#11]); it is stamped on the draw. Raises
+    422 ``registry_not_confirmed`` without it, 409 ``registry_changed`` when the registries changed
+    since, 409 ``task_not_accepted`` or ``draw_exists`` (a committed or final draw of this kind
+    exists already)."""
     task = lock_task(task.id)
     _refuse_live(task, DrawKind.OBJECTS)
     ensure_ready_for_objects(task)
+    state = check_registry_confirmation(task, registry)
     cands = build_candidates(task)
-    return _commit(task, DrawKind.OBJECTS, cands.strata, cands.excluded)
+    draw = _commit(task, DrawKind.OBJECTS, cands.strata, cands.excluded)
+    draw.registry_as_of = state.as_of_datetime
+    draw.registry_object_count = state.object_count
+    draw.registry_inspector_count = state.inspector_count
+    draw.registry_confirmed_by_id = current_actor().id
+    draw.registry_confirmed_at = utcnow()
+    db.session.flush()
+    record("draw.registry_confirm", "draw", draw.id, after={
+        "registry_as_of": state.as_of, "objects": state.object_count, "inspectors": state.inspector_count})
+    return draw
 
 
 def _commit(task: Task, kind: DrawKind, strata: list[dict[str, Any]],
@@ -260,9 +281,10 @@ def _commit(task: Task, kind: DrawKind, strata: list[dict[str, Any]],
     # text is not kept in the session)
     db.session.execute(insert(DrawCandidates.__table__).values(
         draw_id=draw.id, strata=canonical_json(strata).decode("utf-8")))
+    # totals only: per-stratum counts would betray the risk classes before the visits (draw-v2)
     record("draw.commit", "draw", draw.id, after={
-        "task": task.code, "kind": kind.value, "nonce_commitment": draw.nonce_commitment,
-        "candidates": {s["name"]: len(s["ids"]) for s in strata},
+        "task_id": task.id, "kind": kind.value, "spec": spec.SPEC, "nonce_commitment": draw.nonce_commitment,
+        "candidates_total": sum(len(s["ids"]) for s in strata),
         "excluded": len(exclusions or []),
     })
     record("task.draw_commit", "task", task.id, after={"draw_id": draw.id, "kind": kind.value,
@@ -300,6 +322,8 @@ def _pool_ids(task: Task, td: TaskDepartment) -> list[str]:
         i.department_id == td.department_id,
         type_coerce(i.status, String) == InspectorStatus.ON_DUTY.value,
         i.certificate_no.is_not(None),
+        # experts are chosen as supplements (选派), never drawn from the ordinary pool [002#9, 004§5]
+        i.is_expert.is_(False),
         (i.qualification_valid_from.is_(None)) | (i.qualification_valid_from <= task.period_start),
         (i.qualification_valid_until.is_(None)) | (i.qualification_valid_until >= task.period_end),
     ]
@@ -422,7 +446,7 @@ def perform_draw(draw_id: int, *, witnesses: list[dict[str, str]], witness_entro
     strata = [spec.Stratum(name=s["name"], ids=tuple(s["ids"]), ratio=s.get("ratio"), count=s.get("count"))
               for s in candidate_strata(draw)]
     inputs = spec.DrawInputs(task=task.code, kind=draw.kind.value, strata=strata, nonce=draw.nonce,
-                             witness_entropy=entropy)
+                             witness_entropy=entropy, version=spec.SPEC)
     if draw.kind is DrawKind.INSPECTORS:
         inputs.teams = task.teams_count
         inputs.lead_stratum = department_names([task.initiating_department_id])[task.initiating_department_id]
@@ -431,8 +455,9 @@ def perform_draw(draw_id: int, *, witnesses: list[dict[str, str]], witness_entro
     rec = spec.build_record(inputs, created_at=now.astimezone(LOCAL_TZ).isoformat(timespec="seconds"),
                             witnesses=witnesses)
     # the candidates are stored once (DrawCandidates, fixed at the commitment): the stored record
-    # leaves their ids out, and the hash of the full record's canonical JSON seals both together
-    draw.record_sha256 = hashlib.sha256(canonical_json(rec)).hexdigest()
+    # leaves their ids out, and the record's own record_sha256 (draw-v2: canonical JSON, keys
+    # sorted, without that field) seals both together
+    draw.record_sha256 = rec["record_sha256"]
     draw.record = canonical_json(record_without_ids(rec)).decode("utf-8")
     draw.witnesses = witnesses
     draw.witness_entropy = rec["witness_entropy"]
@@ -448,10 +473,13 @@ def perform_draw(draw_id: int, *, witnesses: list[dict[str, str]], witness_entro
         _create_teams_and_visits(task, rec)
         task.status = TaskStatus.INSPECTORS_DRAWN
     db.session.flush()
+    # the hash-chained log commits to the record before any visit (draw-v2); nothing confidential:
+    # no nonce, seed, names, ids or per-stratum counts — totals and commitments only
     record("draw.final", "draw", draw.id, after={
-        "task": task.code, "kind": draw.kind.value, "nonce": draw.nonce, "witnesses": witnesses,
-        "witness_entropy": draw.witness_entropy, "candidates_digest": draw.candidates_digest,
-        "seed": draw.seed, "selected": {s["name"]: len(s["selected"]) for s in rec["strata"]},
+        "task_id": task.id, "kind": draw.kind.value, "spec": rec["spec"],
+        "candidates_total": sum(len(s["ids"]) for s in rec["strata"]),
+        "selected_total": sum(len(s["selected"]) for s in rec["strata"]),
+        "nonce_commitment": draw.nonce_commitment, "record_sha256": draw.record_sha256,
     })
     record("task.status", "task", task.id, before={"status": before_status.value},
            after={"status": task.status.value}, note=f"draw {draw.id} ({draw.kind.value})")
@@ -561,9 +589,10 @@ def _create_teams_and_visits(task: Task, rec: dict[str, Any]) -> None:
         for code in entry["objects"]:
             visit_rows.append({"task_id": task.id, "object_id": obj_ids[code], "team_id": tid,
                                "status": VisitStatus.PLANNED, "changed_at": utcnow()})
+        # totals only: members, certificate numbers and object codes are confidential before the visits
         changes.append(Change("team.create", "team", tid, after={
-            "task": task.code, "number": int(n), "leader": entry["leader"], "members": entry["members"],
-            "objects": entry["objects"]}))
+            "task_id": task.id, "number": int(n), "members": len(entry["members"]),
+            "objects": len(entry["objects"])}))
     if member_rows:
         db.session.execute(insert(TeamMember), member_rows)
     visit_ids: list[int] = []
@@ -656,7 +685,7 @@ def record_without_ids(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _compose(stored: dict[str, Any], candidates: list[dict[str, Any]]) -> dict[str, Any]:
-    """Put the candidates' ids back into the stored record, in draw-v1's field order."""
+    """Put the candidates' ids back into the stored record, in the spec's field order."""
     if len(stored.get("strata", [])) != len(candidates):
         return stored  # cannot be the sealed record; the hash check refuses it
     rec = dict(stored)
@@ -675,7 +704,7 @@ def _compose(stored: dict[str, Any], candidates: list[dict[str, Any]]) -> dict[s
 
 
 def record_parts(draw: Draw) -> tuple[dict[str, Any], bytes]:
-    """Return the full draw-v1 record of a final draw and its canonical JSON bytes, composed from
+    """Return the full record (draw-v1 or draw-v2) of a final draw and its JSON bytes, composed from
     the stored record and the candidates and checked against the SHA-256 taken at the draw.
 
     Raises 404 ``record_not_ready`` before the draw is final and 500 ``draw_record_altered`` when
@@ -695,9 +724,18 @@ def _sealed(draw_id: int, status: DrawStatus, stored: str | None, candidates: st
         body = canonical_json(rec)
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, AttributeError, KeyError, TypeError) as exc:
         raise _altered(draw_id) from exc
-    if not sha or hashlib.sha256(body).hexdigest() != sha:
+    if not sha or _seal(rec, body) != sha:
         raise _altered(draw_id)
     return rec, body
+
+
+def _seal(rec: dict[str, Any], body: bytes) -> str | None:
+    """The hash a stored record was sealed with: draw-v2 its ``record_sha256`` (which must also be
+    the record's own field); draw-v1 the SHA-256 of its compact JSON in field order (``body``)."""
+    if rec.get("spec") == spec.SPEC_V2:
+        own = spec.record_sha256(rec)
+        return own if rec.get("record_sha256") == own else None
+    return hashlib.sha256(body).hexdigest()
 
 
 def _altered(draw_id: int) -> DomainError:
@@ -707,19 +745,21 @@ def _altered(draw_id: int) -> DomainError:
 
 
 def draw_record(draw: Draw) -> dict[str, Any]:
-    """Return the full draw-v1 record of a final draw (composed and checked, see ``record_parts``)."""
+    """Return the full record of a final draw (composed and checked, see ``record_parts``)."""
     return record_parts(draw)[0]
 
 
 def full_record(draw: Draw) -> dict[str, Any]:
-    """Return the full draw-v1 record and log the view. Raises 404 before the draw is final."""
+    """Return the full record and log the view. Raises 404 before the draw is final. Only for
+    those ``teams.access.can_view_full_record`` allows (the view checks it)."""
     rec = draw_record(draw)
     record("draw.view_record", "draw", draw.id, after={"what": "full_record"})
     return rec
 
 
 def public_record(draw: Draw) -> dict[str, Any]:
-    """Return the redacted public record (§6); 404 until the task's visits are over."""
+    """Return the public record (draw-v2 §6, for v1 and v2 records alike); 404 until the task's
+    visits are over."""
     task = db.session.get(Task, draw.task_id)
     if draw.status is not DrawStatus.FINAL or not draw.record or task is None \
             or task.status is not TaskStatus.VISITS_OVER:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import os
 import zipfile
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ from typing import Any
 
 from ..core.errors import DomainError
 from ..registry.validation import _
+
+log = logging.getLogger(__name__)
 
 #: Excel's row limit: a sheet that reaches it has most likely been cut off
 EXCEL_MAX_ROWS = 1_048_576
@@ -110,7 +113,9 @@ def sniff_encoding(sample: bytes) -> str:
     for magic, kind in _BINARY_MAGIC:
         if sample.startswith(magic):
             raise FileRefused("binary_file", _("该文件不是 CSV 文本文件（看起来是 %(kind)s 格式的二进制文件）。请上传 CSV 或 XLSX 文件。", kind=kind))
-    if b"\x00" in sample or _control_ratio(sample) > 0.01:
+    # (a stray NUL in a text file is not binary: it becomes a row error naming the cell; binary
+    # data and UTF-16 without a BOM are NUL-heavy and stay over the ratio)
+    if _control_ratio(sample) > 0.01:
         raise FileRefused("binary_file", _("该文件不是 CSV 文本文件（含有二进制内容）。请上传从表格软件导出的 CSV 或 XLSX 文件。"))
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
@@ -179,7 +184,8 @@ def _open_csv(path: str) -> Table:
         raise fail_decode(err) from err
     except csv.Error as err:
         text.close()
-        raise FileRefused("bad_csv", _("CSV 文件格式错误：%(err)s", err=str(err))) from err
+        log.warning("CSV header unreadable: %s", err)  # the parser's own text: the log only
+        raise FileRefused("bad_csv", _("CSV 文件第 %(row)s 行附近格式错误（例如某个单元格过长，或引号不成对）。请用表格软件打开并另存为 CSV 后再导入。", row=1)) from err
     if headers is None or not any(h.strip() for h in headers):
         text.close()
         raise FileRefused("empty_file", _("文件中没有表头行。第一行应为列名（如：统一社会信用代码、名称、类型）。"))
@@ -193,7 +199,8 @@ def _open_csv(path: str) -> Table:
         except UnicodeDecodeError as err:
             raise fail_decode(err) from err
         except csv.Error as err:
-            raise FileRefused("bad_csv", _("CSV 文件第 %(row)s 行附近格式错误：%(err)s", row=n + 1, err=str(err))) from err
+            log.warning("CSV row %s unreadable: %s", n + 1, err)
+            raise FileRefused("bad_csv", _("CSV 文件第 %(row)s 行附近格式错误（例如某个单元格过长，或引号不成对）。请用表格软件打开并另存为 CSV 后再导入。", row=n + 1)) from err
 
     return Table(headers=[h.strip().lstrip("\ufeff") for h in headers], rows=rows(), fmt="csv",
                  encoding=encoding, position=raw.tell, _closers=[text.close])

@@ -228,14 +228,15 @@ def run_job(job_id: int, *, on_progress: Callable[[ImportJob], None] | None = No
         job.progress = 100
         record("import_job.rejected", "import_job", job.id, after={"code": err.code, "file": job.filename})
         db.session.commit()
-    except Exception as err:
+    except Exception:
         db.session.rollback()
+        # The exception (SQL, parameters, paths) goes to the server log only, never to the user.
         current_app.logger.exception("import job %s failed", job_id)
         job = get_job(job_id)
         job.status = JobStatus.FAILED
         job.report = {**(job.report or {}), "code": "failed",
-                      "message": _("导入因系统错误中断：%(err)s。已提交的批次保留；修复后重新导入同一文件即可补全（已导入的行不会重复）。",
-                                   err=str(err)[:300])}
+                      "message": _("导入因系统错误中断（导入任务 #%(id)s，详情已记入服务器日志）。已提交的批次保留；请联系系统管理员，问题解决后重新导入同一文件即可补全（已导入的行不会重复）。",
+                                   id=job_id)}
         job.finished_at = utcnow()
         db.session.commit()
     finally:
@@ -243,6 +244,13 @@ def run_job(job_id: int, *, on_progress: Callable[[ImportJob], None] | None = No
             db.session.execute(text("PRAGMA cache_size = -2000"))  # SQLite's default, memory back
             db.session.commit()
     return job
+
+
+NUL = "\x00"
+
+
+def _no_nul(text: str) -> str:
+    return text.replace(NUL, "\u2400") if NUL in text else text
 
 
 class _Spool:
@@ -391,7 +399,8 @@ class _Importer:
             total = 0
             for n, row in self._rows(table):
                 total += 1
-                cleaned, errors = clean(row)
+                nul = self.nul_errors(row)
+                cleaned, errors = (None, nul) if nul else clean(row)
                 key = key_of(cleaned) if not errors else self.raw_key(row)
                 if key is not None:
                     first = first_row_of.setdefault(key, n)
@@ -418,6 +427,13 @@ class _Importer:
         del first_row_of
         return p1
 
+    def nul_errors(self, row: dict) -> list[RowError]:
+        """One ``nul_character`` error per cell holding a NUL (PostgreSQL cannot store one); the
+        row is then not cleaned further."""
+        return [RowError(self.labels.get(f, f), "nul_character",
+                         _("单元格中含有不允许的控制字符（NUL）。请在表格中删除该字符（常见于从其他系统复制的文本）后重新导入。"), f)
+                for f, v in row.items() if v and NUL in v]
+
     def _add_error(self, p1: _Pass1, n: int, errors: list[RowError], row: dict) -> None:
         p1.bad_rows.add(n)
         for e in errors:
@@ -425,9 +441,10 @@ class _Importer:
                 p1.errors_written += 1  # counted, not stored
                 continue
             value = row.get(e.field) if e.field else None
-            p1.error_buffer.append({"job_id": self.job_id, "row": n, "column": e.column[:60],
-                                    "reason_code": e.reason_code[:40], "message": e.message[:1000],
-                                    "value": (str(value)[:200] if value else None)})
+            # the report is stored in the database: a NUL is shown as ␀, never written
+            p1.error_buffer.append({"job_id": self.job_id, "row": n, "column": _no_nul(e.column[:60]),
+                                    "reason_code": e.reason_code[:40], "message": _no_nul(e.message[:1000]),
+                                    "value": (_no_nul(str(value)[:200]) if value else None)})
 
     def _flush_errors(self, p1: _Pass1) -> None:
         if p1.error_buffer:
