@@ -314,3 +314,10 @@ def idb_put_record(page, record):
         tx.objectStore('records').put(rec); tx.oncomplete = ok; tx.onerror = no; });
       idb.close();
     }""", record)
+
+
+def ask_sync(page) -> None:
+    """Press "立即同步" unless a sync is already running. The app also syncs by itself (its timer,
+    the browser's `online` event, after a save); a run in progress serves the test as well, and a
+    click on the disabled button would only wait. Checked and clicked in one step in the page."""
+    page.evaluate("() => { const b = document.querySelector('#sync-now'); if (b && !b.disabled) b.click(); }")

@@ -14,6 +14,7 @@ from server.extensions import db
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.field_helpers import (
     PHONE,
+    ask_sync,
     build_field_team,
     fill_section,
     finish,
@@ -50,7 +51,8 @@ def _open_form(page, visit_id):
 
 
 def _sync_now(page):
-    page.click("#sync-now")
+    page.wait_for_selector("#sync-now")
+    ask_sync(page)
 
 
 def _photos_on_server():

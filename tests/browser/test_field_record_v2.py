@@ -10,6 +10,7 @@ import pytest
 
 from server.extensions import db
 from tests.browser.field_helpers import (
+    ask_sync,
     fill_section,
     finish,
     idb_put_record,
@@ -156,7 +157,7 @@ def test_a_finished_record_refused_with_422_stays_as_needs_attention_and_syncs_a
     server.online()
     phone.goto(server.url + "/app/#/")
     _sync_idle(phone)
-    phone.click("#sync-now")
+    ask_sync(phone)
     phone.wait_for_selector(f"a.visit[data-visit-id='{team.visit.id}'][data-state='attention']", timeout=20_000)
     assert phone.inner_text(f"a.visit[data-visit-id='{team.visit.id}'] .badge") == "需处理"
     assert server_records(team.visit.id) == []
@@ -261,7 +262,7 @@ def test_offline_is_shown_when_the_network_or_the_server_is_away(phone, server, 
     assert "上次同步失败" in phone.inner_text("#last-sync")
     server.online()
     _sync_idle(phone)
-    phone.click("#sync-now")
+    ask_sync(phone)
     phone.wait_for_selector("#last-sync[data-ok='1']", timeout=30_000)
     assert phone.locator("#offline").count() == 0
 
@@ -343,7 +344,7 @@ def test_a_schema_1_record_finished_before_the_update_is_refused_kept_and_resent
     }""", old)
     phone.goto(server.url + "/app/#/")
     _sync_idle(phone)
-    phone.click("#sync-now")
+    ask_sync(phone)
     phone.wait_for_selector(f"a.visit[data-visit-id='{team.visit.id}'][data-state='attention']", timeout=20_000)
     assert server_records(team.visit.id) == []
     assert phone.get_attribute("#outbox-count", "data-count") == "1"
