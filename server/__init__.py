@@ -18,7 +18,8 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate, select
 #: capability packages, in the order their blueprints and CLI groups are registered
 CAPABILITIES = (
     "core", "audit", "org", "auth", "catalog", "registry", "imports",
-    "rules", "planning", "draws", "teams", "visits", "fieldwork", "sync", "demo", "fieldapp",
+    "rules", "planning", "draws", "teams", "visits", "fieldwork", "sync", "workdays", "schedules",
+    "review", "followup", "stats", "documents", "demo", "fieldapp",
 )
 
 

@@ -112,6 +112,8 @@ class InspectedObject(TimestampMixin, db.Model):
     abnormal_list: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # 经营异常名录
     serious_violation: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # 严重违法失信
     complaint_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: business peak hours to avoid when scheduling [002#11], e.g. "11:00-13:30, 17:00-20:00"
+    business_peak: Mapped[str | None] = mapped_column(String(200))
     code_exception_reason: Mapped[str | None] = mapped_column(String(500))
 
     supervising_departments: Mapped[list[Department]] = relationship(secondary=object_departments)

@@ -1,0 +1,11 @@
+"""Team leaders' schedules: dates, time windows, route order, conflicts (issue 8 §1)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from .views import bp
+
+    app.register_blueprint(bp)

@@ -1,0 +1,14 @@
+"""Screens of this capability (placeholder until built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_login import login_required
+
+bp = Blueprint("schedules", __name__, template_folder="templates")
+
+
+@bp.get("/schedules")
+@login_required
+def index():
+    return ""
