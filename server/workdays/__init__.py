@@ -6,6 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    """Register the calendar page (``/admin/calendar``) and the ``flask calendar`` commands."""
+    from .cli import calendar_cli
     from .views import bp
 
     app.register_blueprint(bp)
+    app.cli.add_command(calendar_cli)
