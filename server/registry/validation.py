@@ -576,3 +576,55 @@ def departments_index(departments) -> dict[str, Any]:
     for d in departments:
         index[d.code] = d
     return index
+
+
+# -- business peak hours (经营高峰时段, issue 8 §1) --------------------------------------------
+
+_PEAK_SPLIT = re.compile(r"\s*[,，、;；]\s*")
+_PEAK_RANGE = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)\s*[-–—~～至]\s*([01]?\d|2[0-4])[:：]([0-5]\d)$")
+#: the longest business-peak text (the column's length)
+BUSINESS_PEAK_MAX = 200
+
+
+def parse_business_peak(value: Any) -> list[tuple[Any, Any]] | None:
+    """Parse "11:00-13:30, 17:00-20:00" (separated by ``,`` ``，`` ``、`` ``；``) into a list of
+    ``(time, time)``; ``[]`` for an empty text, ``None`` when a part cannot be read or a range
+    does not end after it starts ("24:00" is read as 23:59)."""
+    from datetime import time
+
+    text = _text(value) if value is not None else ""
+    if not text:
+        return []
+    out = []
+    for part in _PEAK_SPLIT.split(text.strip()):
+        if not part:
+            continue
+        m = _PEAK_RANGE.match(part)
+        if m is None:
+            return None
+        h1, m1, h2, m2 = (int(x) for x in m.groups())
+        if h2 == 24:
+            if m2:
+                return None
+            h2, m2 = 23, 59
+        start, end = time(h1, m1), time(h2, m2)
+        if not start < end:
+            return None
+        out.append((start, end))
+    return out
+
+
+def clean_business_peak(value: Any) -> tuple[str | None, RowError | None]:
+    """Clean the business-peak text of the object form: ``(text or None, error or None)``."""
+    text = _text(value) if value is not None else ""
+    if not text:
+        return None, None
+    label = _("经营高峰时段")
+    if len(text) > BUSINESS_PEAK_MAX:
+        return None, RowError(label, "too_long", _("%(col)s 最多 %(max)s 个字，请缩短。", col=label,
+                                                   max=BUSINESS_PEAK_MAX), "business_peak")
+    if parse_business_peak(text) is None:
+        return None, RowError(label, "bad_peak", _(
+            "%(col)s 的格式应为“时:分-时:分”，多个时段用逗号或顿号分隔，例如“11:00-13:30，17:00-20:00”；"
+            "结束时间须晚于开始时间。", col=label), "business_peak")
+    return text, None

@@ -148,6 +148,7 @@ def _object_form_from(obj: InspectedObject) -> dict[str, Any]:
         "serious_violation": "是" if obj.serious_violation else "",
         "complaint_count": str(obj.complaint_count),
         "supervising_departments": [d.code for d in obj.supervising_departments],
+        "business_peak": obj.business_peak or "",
         "version": str(obj.version),
     }
 
@@ -155,6 +156,7 @@ def _object_form_from(obj: InspectedObject) -> dict[str, Any]:
 def _object_row_from_request() -> dict[str, Any]:
     row: dict[str, Any] = {f: request.form.get(f, "") for f in OBJECT_FIELDS}
     row["supervising_departments"] = request.form.getlist("supervising_departments")
+    row["business_peak"] = request.form.get("business_peak", "")
     return row
 
 
