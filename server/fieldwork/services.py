@@ -142,8 +142,10 @@ def store_record(user: Any, visit: Visit, data: RecordInput) -> tuple[VisitRecor
 
     A version whose ``base_version`` is not the section's current version is kept with status
     ``conflict`` (the caller answers 409 ``stale_version`` and commits). Raises Conflict
-    ``idempotency_mismatch`` (same UUID, other content) or ``in_progress`` (a concurrent request is
-    storing the same UUID or the same next version: retry)."""
+    ``idempotency_mismatch`` (same UUID, other content), ``section_locked`` (the section was
+    consolidated by the leader and is not returned: it is with its reviewer, issue 8) or
+    ``in_progress`` (a concurrent request is storing the same UUID or the same next version: retry).
+    A stored version also moves the visit's stage (``review.services.after_section_stored``)."""
     fingerprint = data.fingerprint(visit.id)
     # one round trip for both: is this UUID known, and the section's current version
     known = db.select(VisitRecord.id).where(VisitRecord.uuid == data.uuid).scalar_subquery()
@@ -158,6 +160,10 @@ def store_record(user: Any, visit: Visit, data: RecordInput) -> tuple[VisitRecor
                 "该记录编号已用于另一份内容。同一编号只能提交同一内容；修改后的内容请作为新版本保存。"),
                 uuid=data.uuid)
         return existing, False
+    from ..review.services import after_section_stored, check_section_open
+
+    # a consolidated section is with its reviewer: new versions only once it is returned (issue 8)
+    check_section_open(visit, data.department_id)
     check_record(visit, data)  # after the resend check: a stored version always gets its receipt
     stale = data.base_version != current
     # the visits are over: the record is kept and flagged for the leader (迟交), never dropped
@@ -191,6 +197,7 @@ def store_record(user: Any, visit: Visit, data: RecordInput) -> tuple[VisitRecor
     visit.changed_at = utcnow()  # other phones of the team learn the new version on their next pull
     if not stale:
         changes += update_visit_status(visit, data.finished)
+        changes += after_section_stored(visit, row)  # stage visited / back to visited after a return
     # The audit goes last: it takes the chain's lock (held until the commit), so everything else
     # of this write is done before, and the caller commits right after.
     record_many(changes)

@@ -20,6 +20,7 @@ from ..planning.models import Task
 from ..teams.access import log_confidential_view, visible_team_ids
 from ..teams.models import Team
 from ..visits.models import Visit, VisitItem
+from ..workdays.services import beijing_today
 from . import reference, services
 from .models import Photo, RecordStatus
 
@@ -52,16 +53,32 @@ def _history(visit: Visit, record_ids: list[int]) -> list[AuditEntry]:
 @bp.get("/visits/<int:visit_id>")
 @login_required
 def show_visit(visit_id: int):
-    """The visit's sync state and records as they arrive. 403 for users the confidentiality rules
-    keep out (a team member sees their own team's visits only); every view is logged."""
-    visit = services.get_visit(visit_id)
+    """The visit's sync state and records as they arrive, its stage, deadlines and review. 403 for
+    users the confidentiality rules keep out (a team member sees their own team's visits only; a
+    department's reviewer/head sees their department's consolidated section only); every view is
+    logged."""
+    return render_visit(services.get_visit(visit_id))
+
+
+def render_visit(visit: Visit, **forms: Any):
+    """Render the visit page; ``forms``: a refused consolidation or review, with what was typed
+    (``consolidate_error``/``consolidate_form``, ``review_error``/``review_form``)."""
+    from ..review import services as review
+    from ..review.models import Consolidation, ReviewDecision, SectionResult
+
+    scope = None  # None = every section
     if not can_view_visit(current_user, visit):
-        raise Forbidden("lists_confidential", _("检查结束前，检查对象和检查组信息只对任务发起人、本组成员、相关部门负责人和审计人员开放。"))
+        scope = review.reviewer_departments(current_user, visit)
+        if not scope:
+            raise Forbidden("lists_confidential", _("检查结束前，检查对象和检查组信息只对任务发起人、本组成员、相关部门负责人和审计人员开放。"))
     task = db.session.get(Task, visit.task_id)
     team = db.session.get(Team, visit.team_id)
     log_confidential_view(task, f"visit:{visit.id}")
     rows = services.records_of_visits([visit.id])[visit.id]
     dept_ids = services.section_departments(visit) | {r.department_id for r in rows}
+    if scope is not None:
+        dept_ids &= scope
+        rows = [r for r in rows if r.department_id in scope]
     departments = {d.id: d for d in db.session.execute(select(Department).where(Department.id.in_(dept_ids))).scalars()}
     shas = {s for r in rows for s in r.photos}
     stored = {p.sha256: p for p in db.session.execute(select(Photo).where(Photo.sha256.in_(shas))).scalars()} if shas else {}
@@ -70,14 +87,34 @@ def show_visit(visit_id: int):
         by_dept[r.department_id].append((r, services.receipt(r, set(stored))))
     latest = services.latest_versions([visit.id])
     items = _section_items(visit)
+    results = {sr.department_id: sr for sr in db.session.execute(
+        select(SectionResult).where(SectionResult.visit_id == visit.id)).scalars()}
+    decisions: dict[int, list] = defaultdict(list)
+    for dec in db.session.execute(select(ReviewDecision).where(ReviewDecision.visit_id == visit.id)
+                                  .order_by(ReviewDecision.id.desc())).scalars():
+        decisions[dec.department_id].append(dec)
     sections = [{
         "department": departments.get(d), "rows": by_dept.get(d, []), "latest": latest.get((visit.id, d)),
         "conflicts": sum(1 for r, _rc in by_dept.get(d, []) if r.status is RecordStatus.CONFLICT),
-        "check_items": items.get(d, []),
+        "check_items": items.get(d, []), "result": results.get(d),
+        "result_due": review.section_result_due_json(results[d]) if d in results else None,
+        "referral_due": review.referral_due_json(results[d]) if d in results else None,
+        "may_review": d in results and review.may_review(current_user, results[d]),
+        "decisions": decisions.get(d, []) if scope is None or d in scope else [],
     } for d in sorted(dept_ids)]
+    consolidations = list(db.session.execute(select(Consolidation).where(Consolidation.visit_id == visit.id)
+                                             .order_by(Consolidation.round.desc())).scalars())
+    is_leader = review.is_active_leader(current_user, visit)
+    leader = None
+    if is_leader and (visit.status.value != "planned" or forms.get("consolidate_error")):
+        blockers = review.unsynced_sections(visit)
+        leader = {"blockers": blockers, "ready": not blockers and review.ready_to_consolidate(visit)}
     return render_template("fieldwork/visit.html", visit=visit, task=task, team=team, sections=sections,
                            photos=stored, history=_history(visit, [r.id for r in rows]),
-                           history_title=_("同步与变更历史"), labels=_labels())
+                           history_title=_("同步与变更历史"), labels=_labels(),
+                           result_due=review.result_due_json(visit), consolidations=consolidations,
+                           leader=leader, scoped=scope is not None,
+                           today=beijing_today(), **forms)
 
 
 def _section_items(visit: Visit) -> dict[int, list[dict[str, Any]]]:

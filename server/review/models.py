@@ -16,7 +16,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..core.enums import enum_column
@@ -48,7 +48,12 @@ class ResultStatus(enum.Enum):
 
 class SectionResult(db.Model):
     __tablename__ = "section_results"
-    __table_args__ = (UniqueConstraint("visit_id", "department_id"),)
+    __table_args__ = (
+        UniqueConstraint("visit_id", "department_id"),
+        # statistics: results per task and department, on time or late, due or not (server/stats)
+        Index("ix_section_results_stats", "task_id", "department_id", "status", "entered_late", "result_due",
+              "visited_on"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), nullable=False, index=True)
