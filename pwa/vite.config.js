@@ -13,7 +13,8 @@ const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url)))
 function sourceHash() {
   const h = createHash('sha256');
   for (const f of ['index.html', 'src/app.js', 'src/db.js', 'src/outbox.js', 'src/api.js', 'src/sw.js',
-    'src/photos.js', 'src/i18n.js', 'src/form.js', 'src/dom.js', 'src/domain.js', 'src/style.css']) {
+    'src/photos.js', 'src/i18n.js', 'src/i18n-en.js', 'src/form.js', 'src/dom.js', 'src/domain.js', 'src/schedule.js',
+    'src/style.css']) {
     try { h.update(readFileSync(new URL(`./${f}`, import.meta.url))); } catch { /* optional file */ }
   }
   return h.digest('hex').slice(0, 8);

@@ -5,8 +5,12 @@ import './style.css';
 import * as api from './api.js';
 import * as db from './db.js';
 import { clear, fmtBytes, fmtTime, h } from './dom.js';
-import { OBJECT_TYPE_LABELS, REGISTRATION_LABELS, VISIT_STATES } from './domain.js';
-import { closeForm, formIsOpen, myDepartment, renderForm } from './form.js';
+import {
+  OBJECT_TYPE_LABELS, REGISTRATION_LABELS, REVIEW_LABELS, STAGE_BADGE, STAGE_LABELS, VISIT_STATES, overlapsPeak,
+  serverSchedule,
+} from './domain.js';
+import { closeForm, formIsOpen, myDepartment, renderForm, sectionReview } from './form.js';
+import { dueLine, lockReason, scheduleEditorOpen, screenAgenda } from './schedule.js';
 import { getLang, setLang, t } from './i18n.js';
 import { nextDelay, runSync } from './outbox.js';
 
@@ -38,9 +42,9 @@ export async function syncNow() {
   schedule(state);
   await renderSyncBar();
   // refresh what shows sync state: the list, a visit, a locked record (never a form being filled)
-  const showsState = ['', '#/', '#/list'].includes(location.hash || '') || /^#\/visit\/\d+$/.test(location.hash)
+  const showsState = ['', '#/', '#/list', '#/agenda'].includes(location.hash || '') || /^#\/visit\/\d+$/.test(location.hash)
     || document.getElementById('record-locked');
-  if (showsState && !document.getElementById('onsite-form')) await route();
+  if (showsState && !document.getElementById('onsite-form') && !scheduleEditorOpen()) await route();
   document.dispatchEvent(new CustomEvent('sync-done', { detail: state }));
   return state;
 }
@@ -191,6 +195,7 @@ function langToggle() {
 export function visitState(visit, records, deptId) {
   const mine = records.filter((r) => r.department_id === deptId);
   if (mine.some((r) => r.status === 'attention' || r.status === 'conflict')) return 'attention';
+  if (sectionReview(visit, deptId, records).open) return 'returned';
   const latest = mine.filter((r) => r.status !== 'superseded').pop();
   if (latest?.status === 'draft') return 'in_progress';
   if (latest?.status === 'queued') return 'to_sync';
@@ -201,10 +206,18 @@ export function visitState(visit, records, deptId) {
   return 'todo';
 }
 
-const STATE_BADGE = { todo: '', in_progress: 'warn', done: 'ok', to_sync: 'warn', synced: 'ok', attention: 'danger' };
+const STATE_BADGE = { todo: '', in_progress: 'warn', done: 'ok', to_sync: 'warn', synced: 'ok', attention: 'danger',
+  returned: 'danger' };
+
+/** The two views of the user's visits: the list and the agenda (日程). */
+function tabs(active) {
+  const tab = (id, href, label) => h(`a.tab#tab-${id}`, { href, 'aria-current': active === id ? 'page' : null,
+    dataset: { active: active === id ? '1' : '0' } }, label);
+  return h('nav.tabs', { 'aria-label': t('视图') }, tab('list', '#/', t('检查任务')), tab('agenda', '#/agenda', t('日程')));
+}
 
 function visitDate(v) {
-  return v.scheduled_on || v.task?.period_start || '';
+  return serverSchedule(v).scheduled_on || v.task?.period_start || '';
 }
 
 async function screenList(current) {
@@ -230,15 +243,18 @@ async function screenList(current) {
     body.push(h('ul.visits', list.map((v) => {
       const mine = byVisit.get(v.id) || [];
       const state = visitState(v, mine, myDepartment(v, s));
-      const why = state === 'attention' ? mine.find((r) => r.status === 'attention' || r.status === 'conflict')?.error : null;
+      const why = state === 'attention' ? mine.find((r) => r.status === 'attention' || r.status === 'conflict')?.error
+        : state === 'returned' ? sectionReview(v, myDepartment(v, s), mine).review?.comment : null;
       return h('li', h('a.visit', { href: `#/visit/${v.id}`, dataset: { visitId: v.id, state } },
         h('span.name', v.object?.name || `#${v.id}`),
         h('span.sub', v.object?.address || '', v.withdrawn ? ` · ${t('已撤回')}` : ''),
         why ? h('span.sub.error.attention-reason', why) : null,
+        v.result_due?.date ? h('span.sub.due-short', { dataset: { due: v.result_due.date } },
+          t('结果录入截止 {date}', { date: v.result_due.date }), v.result_due.provisional ? `（${t('暂定')}）` : '') : null,
         h(`span.badge.${STATE_BADGE[state] || 'plain'}`, { dataset: { state } }, t(VISIT_STATES[state]))));
     })));
   }
-  clear(main, header(t('检查任务')), h('p.hint', s?.user?.name ? t('检查人员：{name}', { name: s.user.name }) : ''), body);
+  clear(main, header(t('检查任务')), tabs('list'), h('p.hint', s?.user?.name ? t('检查人员：{name}', { name: s.user.name }) : ''), body);
 }
 
 function prop(label, value) {
@@ -272,6 +288,7 @@ async function screenVisit(id, current) {
       (o.previous_results || []).length
         ? h('ul.plain', o.previous_results.map((r) => h('li', previousResult(r))))
         : h('p.hint', t('无'))),
+    scheduleCard(v, s),
     h('section.card', h('h2', t('任务')),
       h('dl.props', prop(t('任务'), v.task?.name), prop(t('编号'), v.task?.code),
         prop(t('执行时间'), `${v.task?.period_start || ''} — ${v.task?.period_end || ''}`),
@@ -284,17 +301,55 @@ async function screenVisit(id, current) {
         const server = (v.records || []).filter((r) => r.department_id === sec.department_id);
         const local = records.filter((r) => r.department_id === sec.department_id);
         const conflict = local.find((r) => r.status === 'conflict' || r.status === 'attention');
-        return h('div.section', { dataset: { departmentId: sec.department_id } },
+        const rv = sectionReview(v, sec.department_id, local);
+        return h('div.section', { dataset: { departmentId: sec.department_id, review: sec.review?.status || '' } },
           h('h3', sec.department),
+          reviewBox(rv),
           h('ul.plain', sec.items.map((it) => h('li', it.name))),
           server.length ? h('ul.plain.server-records', server.map((r) => h('li', { dataset: { status: r.status } },
             `v${r.version ?? '—'} · `, r.status === 'conflict' ? h('strong.error', t('冲突版本，待组长处理')) : t('已存服务器'),
             r.late ? ` · ${t('迟交')}` : '', r.attention?.message ? h('span.error', ` · ${r.attention.message}`) : null))) : null,
           conflict ? h('p.error.conflict', { role: 'alert' }, t('需处理'), '：', conflict.error || t('与其他设备的版本冲突，已交组长处理。')) : null,
           sec.department_id === myDept
-            ? h('a.button#open-form', { href: `#/visit/${v.id}/form` }, local.length ? t('查看/填写本部门记录') : t('开始检查'))
+            ? h('a.button#open-form', { href: `#/visit/${v.id}/form` },
+              rv.open ? t('按审核意见修改') : local.length ? t('查看/填写本部门记录') : t('开始检查'))
             : null);
       })));
+}
+
+/** A section's review on the phone: 审核退回 with the comment (prominent), 已审核通过, 已汇总，待审核. */
+function reviewBox(rv) {
+  const r = rv.review;
+  if (!r) return null;
+  if (r.status === 'returned') {
+    return h(`div.card.review-returned${rv.open ? '.error' : ''}`, { role: rv.open ? 'alert' : null, dataset: { open: rv.open ? '1' : '0' } },
+      h('strong', t('审核退回')), r.decided_at ? h('span.hint', ` · ${fmtTime(r.decided_at)}`) : null,
+      h('p.review-comment', t('审核意见'), '：', r.comment || '—'),
+      h('p.hint', rv.open ? t('请打开本部门记录，按审核意见修改后重新完成；新版本会同步到服务器，由组长重新汇总。')
+        : t('已提交更正版本，待组长重新汇总。')));
+  }
+  return h(`p.badge.${r.status === 'pending_review' ? 'warn' : 'ok'}.review-status`, { dataset: { status: r.status } },
+    t(REVIEW_LABELS[r.status] || r.status));
+}
+
+/** The visit's schedule, stage and result deadline on its page. */
+function scheduleCard(v, s) {
+  const sc = serverSchedule(v);
+  const peak = v.object?.business_peak;
+  const clash = peak && overlapsPeak(peak, sc.window_start, sc.window_end);
+  const lock = lockReason(v, s);
+  return h('section.card#visit-schedule', h('h2', t('日程')),
+    h('dl.props',
+      prop(t('检查日期'), sc.scheduled_on || t('待安排')),
+      prop(t('时间段'), sc.window_start || sc.window_end ? `${sc.window_start || '…'}–${sc.window_end || '…'}` : null),
+      prop(t('路线顺序'), sc.route_order),
+      prop(t('经营高峰'), peak),
+      prop(t('备注'), sc.note)),
+    clash ? h('p.warn.peak-clash', h('strong', `⚠ ${t('与经营高峰重叠')}`)) : null,
+    h('p', h(`span.badge.stage.${STAGE_BADGE[v.stage] || 'plain'}`, { dataset: { stage: v.stage || 'planned' } },
+      t(STAGE_LABELS[v.stage || 'planned'] || v.stage))),
+    dueLine(v) || h('p.hint.due-pending', t('结果录入截止：实地检查后按 20 个工作日计算')),
+    lock ? h('p.hint', lock) : h('a.button.secondary#edit-schedule', { href: '#/agenda' }, t('在日程中调整')));
 }
 
 async function screenSettings(current) {
@@ -346,6 +401,8 @@ export async function route() {
     await screenVisit(Number(m[1]), current);
   } else if (hash === '#/settings') {
     await screenSettings(current);
+  } else if (hash === '#/agenda') {
+    await screenAgenda(main, { header, afterSave, current, session: s, tabs });
   } else {
     await screenList(current);
   }

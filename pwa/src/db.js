@@ -10,7 +10,10 @@
 //             error_fields (the server's details.fields), server_errors (a fix draft), saved_at, locked_at}
 //   photos   {sha256, blob, type, size, width, height, captured_at, gps, visit_id, uploaded}
 //   outbox   FIFO of things to send, key seq (autoIncrement) {seq, kind:'record', uuid, visit_id,
-//            state: 'pending'|'attention', attempts, last_error, created_at}
+//            state: 'pending'|'attention', attempts, last_error, created_at}, or the team leader's
+//            schedule of a visit {seq, kind:'schedule', visit_id, body (PUT /api/visits/<id>/schedule),
+//            state, last_error, error_code, error_fields, created_at}: at most one per visit (the
+//            latest edit replaces an unsent older one); the agenda shows it until the server has it
 //   meta     key → value: session, cursor, device_id, sync (last run, backoff, needs_login)
 import { openDB } from 'idb';
 
@@ -219,6 +222,7 @@ export async function retryParked() {
   for (const item of await tx.objectStore('outbox').getAll()) {
     if (item.state !== 'attention') continue;
     await tx.objectStore('outbox').put({ ...item, state: 'pending', last_error: null });
+    if (item.kind === 'schedule') continue;
     const rec = await tx.objectStore('records').get(item.uuid);
     if (rec) await tx.objectStore('records').put({ ...rec, status: 'queued', error: null });
   }
@@ -229,6 +233,60 @@ export async function noteAttempt(seq, message) {
   const tx = await rw('outbox');
   const item = await tx.store.get(seq);
   if (item) await tx.store.put({ ...item, attempts: (item.attempts || 0) + 1, last_error: message });
+  await tx.done;
+}
+
+// -- the team leader's schedule edits (kind 'schedule' in the outbox) ---------------------------
+
+/** Save the leader's schedule of one visit locally at once and queue it; it replaces any unsent
+ * (or refused) older schedule of the same visit. `bodies`: {visit_id: body}, one transaction. */
+export async function queueSchedules(bodies) {
+  const tx = await rw('outbox');
+  const now = new Date().toISOString();
+  const ids = new Set(Object.keys(bodies).map(Number));
+  for (const item of await tx.store.getAll()) {
+    if (item.kind === 'schedule' && ids.has(item.visit_id)) await tx.store.delete(item.seq);
+  }
+  for (const id of ids) {
+    await tx.store.add({ kind: 'schedule', visit_id: id, body: bodies[id], state: 'pending', attempts: 0,
+      created_at: now });
+  }
+  await tx.done;
+}
+
+/** The schedule edits not yet accepted by the server, by visit id. */
+export async function pendingSchedules() {
+  const out = new Map();
+  for (const item of await outboxItems()) if (item.kind === 'schedule') out.set(item.visit_id, item);
+  return out;
+}
+
+/** The server accepted a schedule: drop the item and keep its answer on the visit until the next pull. */
+export async function settleSchedule(seq, visitId, schedule) {
+  const tx = await rw(['visits', 'outbox']);
+  const v = await tx.objectStore('visits').get(visitId);
+  if (v && schedule) {
+    await tx.objectStore('visits').put({ ...v, schedule: { ...(v.schedule || {}), ...schedule },
+      scheduled_on: schedule.scheduled_on ?? null });
+  }
+  await tx.objectStore('outbox').delete(seq);
+  await tx.done;
+}
+
+/** The server refused a schedule (422/409/403): keep it, shown as 需处理 with the server's message. */
+export async function parkSchedule(seq, message, code, fields = null) {
+  const tx = await rw('outbox');
+  const item = await tx.store.get(seq);
+  if (item) await tx.store.put({ ...item, state: 'attention', last_error: message, error_code: code, error_fields: fields });
+  await tx.done;
+}
+
+/** The leader gives up a refused (or unsent) schedule edit: the server's schedule shows again. */
+export async function dropSchedule(visitId) {
+  const tx = await rw('outbox');
+  for (const item of await tx.store.getAll()) {
+    if (item.kind === 'schedule' && item.visit_id === visitId) await tx.store.delete(item.seq);
+  }
   await tx.done;
 }
 

@@ -62,6 +62,7 @@ export const VISIT_STATES = {
   to_sync: '待同步',
   synced: '已同步',
   attention: '需处理',
+  returned: '审核退回', // my department's section was returned by its reviewer and is not corrected yet
 };
 
 export const REGISTRATION_LABELS = {
@@ -143,4 +144,60 @@ export function serverFieldErrors(fields) {
     out[id] = out[id] ? `${out[id]}；${msg}` : String(msg);
   }
   return out;
+}
+
+// -- issue 8: schedule, stage, review, deadline -----------------------------------------------------
+
+/** The back office's stage of a visit (server/visits/models.py VisitStage). */
+export const STAGE_LABELS = {
+  planned: '待安排', scheduled: '已排期', visited: '已检查', consolidated: '已汇总',
+  returned: '审核退回', reviewed: '已审核', published: '已公示',
+};
+export const STAGE_BADGE = { planned: 'plain', scheduled: 'plain', visited: 'ok', consolidated: 'ok',
+  returned: 'danger', reviewed: 'ok', published: 'ok' };
+
+/** A section's review on the server (section_results): what the phone says and allows. */
+export const REVIEW_LABELS = { pending_review: '已汇总，待审核', accepted: '已审核通过', returned: '审核退回',
+  published: '已公示' };
+
+/** Stages in which the leader may still change the schedule (later: 已检查, locked). */
+export const SCHEDULE_EDITABLE_STAGES = ['planned', 'scheduled'];
+
+/** The visit's schedule as the server sent it (older payloads: only `scheduled_on`). */
+export function serverSchedule(visit) {
+  const s = visit?.schedule || {};
+  return { scheduled_on: s.scheduled_on ?? visit?.scheduled_on ?? null, window_start: s.window_start ?? null,
+    window_end: s.window_end ?? null, route_order: s.route_order ?? null, note: s.note ?? null };
+}
+
+/** Today's date in Beijing (YYYY-MM-DD): deadlines and "today" are Beijing dates. */
+export function beijingToday(now = new Date()) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' })
+    .format(now);
+}
+
+function minutes(hhmm) {
+  const m = /^(\d{1,2})[:：](\d{2})$/.exec(String(hhmm || '').trim());
+  return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+}
+
+/** Parse a business peak text ("11:00-13:30, 17:00-20:00"; also "～", "至", "，", "；", "、") into
+ * [[startMin, endMin], …]; unreadable parts are ignored. */
+export function parsePeak(text) {
+  const out = [];
+  for (const part of String(text || '').split(/[,，;；、\s]+(?=\d)/)) {
+    const m = /(\d{1,2}[:：]\d{2})\s*(?:-|–|—|~|～|至|到)\s*(\d{1,2}[:：]\d{2})/.exec(part);
+    if (!m) continue;
+    const a = minutes(m[1]), b = minutes(m[2]);
+    if (a != null && b != null && b > a) out.push([a, b]);
+  }
+  return out;
+}
+
+/** True when the time window [start, end] (end optional: the start alone) overlaps the peak. */
+export function overlapsPeak(peakText, start, end) {
+  const s = minutes(start);
+  if (s == null) return false;
+  const e = minutes(end) ?? s;
+  return parsePeak(peakText).some(([a, b]) => s < b && e > a || (s === e && s >= a && s < b));
 }

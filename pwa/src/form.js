@@ -62,6 +62,32 @@ export function referencedPhotos(c) {
   return [...set];
 }
 
+/**
+ * The review of the department's section on the server (issue 8 §2), as the phone acts on it:
+ * `{review, open, locked}`. `review` is the section's `review` {status, comment, decided_at, version}
+ * (or, from an older payload, the held record flagged `attention.code = "returned"`). `open`: returned
+ * and not yet corrected (no newer version on the server or queued on this phone) — the inspector
+ * reopens the section and finishes a new version. `locked`: consolidated (待审核) or accepted: read-only,
+ * the server refuses new versions (409 section_locked).
+ */
+export function sectionReview(visit, deptId, localRecords = []) {
+  const sec = (visit?.sections || []).find((x) => x.department_id === deptId);
+  const held = (visit?.records || []).filter((r) => r.department_id === deptId);
+  const flagged = held.filter((r) => r.attention?.code === 'returned').pop();
+  let review = sec?.review || null;
+  if (!review && flagged) review = { status: 'returned', comment: flagged.attention.message, decided_at: null };
+  if (!review) return { review: null, open: false, locked: false };
+  const version = review.version ?? flagged?.version ?? Math.max(0, ...held.map((r) => r.version || 0));
+  if (review.status === 'returned') {
+    const newerOnServer = held.some((r) => (r.version || 0) > version);
+    const newerHere = localRecords.some((r) => r.department_id === deptId && r.finished
+      && ['queued', 'synced', 'attention', 'conflict'].includes(r.status) && (r.base_version ?? 0) >= version
+      && r.receipt?.version !== version);
+    return { review: { ...review, version }, open: !newerOnServer && !newerHere, locked: false };
+  }
+  return { review: { ...review, version }, open: false, locked: ['pending_review', 'accepted', 'published'].includes(review.status) };
+}
+
 function serverVersion(visit, deptId) {
   return Math.max(0, ...(visit.records || []).filter((r) => r.department_id === deptId).map((r) => r.version || 0));
 }
@@ -184,7 +210,14 @@ export async function renderForm(main, visitId, opts) {
   if (!current()) return;
   let draft = mine.find((r) => r.status === 'draft');
   const latest = mine.filter((r) => r.status !== 'superseded').pop() || mine[mine.length - 1];
-  if (!draft && latest) { renderLocked(main, visit, section, latest, { header, back, afterSave }); return; }
+  const rv = sectionReview(visit, deptId, mine);
+  if (!draft && latest) { renderLocked(main, visit, section, latest, { header, back, afterSave, rv }); return; }
+  if (!draft && rv.locked) {
+    // consolidated or accepted, and nothing of it on this phone: nothing to edit here
+    clear(main, header(t('现场检查记录'), back), h('section.card#record-locked', { dataset: { status: 'reviewed' } },
+      h('h2', section.department), reviewBanner(rv), h('p.hint', t('本部门记录已由组长汇总，不能再修改。'))));
+    return;
+  }
   if (draft && (draft.content?.schema || 1) < CONTENT_SCHEMA) {
     upgradeContent(draft.content, visit); // a draft of an older app version: upgraded in place, nothing lost
     await db.saveDraft(draft);
@@ -198,22 +231,43 @@ export async function renderForm(main, visitId, opts) {
       server_parent_uuid: prevUuid, base_version: serverVersion(visit, deptId), content: emptyContent(visit),
       photos: [], finished: false, created_at: new Date().toISOString() };
   }
-  new FormView(main, visit, section, draft, { header, back, afterSave, current, inspectorId: session?.user?.inspector_id }).render();
+  new FormView(main, visit, section, draft, { header, back, afterSave, current, inspectorId: session?.user?.inspector_id,
+    rv }).render();
 }
 
-function renderLocked(main, visit, section, rec, { header, back }) {
+/** The review state above a record: 审核退回 + the reviewer's comment, 已汇总，待审核, 已审核通过. */
+function reviewBanner(rv) {
+  const r = rv?.review;
+  if (!r) return null;
+  if (r.status === 'returned') {
+    if (!rv.open) return h('p.hint#review-banner', { dataset: { status: 'returned', open: '0' } }, t('已提交更正版本，待组长重新汇总。'));
+    return h('div.card.error#review-banner', { role: 'alert', dataset: { status: 'returned', open: '1' } },
+      h('strong', t('审核退回')), h('p.review-comment', t('审核意见'), '：', r.comment || '—'),
+      h('p.hint', t('请按审核意见修改后重新完成。')));
+  }
+  const text = { pending_review: t('已汇总，待审核'), accepted: t('已审核通过'), published: t('已公示') }[r.status] || r.status;
+  return h(`p.badge.${r.status === 'pending_review' ? 'warn' : 'ok'}#review-banner`, { dataset: { status: r.status } }, text);
+}
+
+function renderLocked(main, visit, section, rec, { header, back, rv }) {
   const c = rec.content;
   const statusText = { queued: t('已完成，待同步'), synced: t('已同步'), conflict: t('需处理：版本冲突'),
     attention: t('需处理'), superseded: t('已由更正后的版本取代') }[rec.status] || rec.status;
   const results = resultOptions(visit);
   const methods = methodOptions(visit);
   const fieldMsgs = Object.values(rec.error_fields || {});
-  const refused = rec.status === 'attention';
+  // consolidated (待审核) or accepted: read-only; a version the server refused as section_locked stays
+  // on the phone with the server's message, but correcting it would not help
+  const readOnly = !!rv?.locked && (rec.receipt?.version == null || rec.receipt.version <= (rv.review.version ?? 0)
+    || rec.error_code === 'section_locked');
+  const reopen = !!rv?.open;
+  const refused = rec.status === 'attention' && !readOnly;
   const biz = c.business?.mode === 'signature' ? `${c.business.name}（${c.business.role}）`
     : t(BUSINESS_MODE_LABELS[c.business?.mode] || c.business?.mode || '—');
   clear(main, header(t('现场检查记录'), back),
     h('section.card#record-locked', { dataset: { uuid: rec.uuid, status: rec.status } },
       h('h2', section.department),
+      reviewBanner(rv),
       h(`p.badge.${rec.status === 'synced' ? 'ok' : rec.status === 'queued' ? 'warn' : 'danger'}#record-status`, statusText),
       rec.error ? h('p.error#record-error', { role: 'alert' }, rec.error) : null,
       fieldMsgs.length ? h('ul.error#record-error-fields', fieldMsgs.map((m) => h('li', String(m)))) : null,
@@ -231,10 +285,15 @@ function renderLocked(main, visit, section, rec, { header, back }) {
         }),
         h('dt', t('照片')), h('dd', String(referencedPhotos(c).length)),
         h('dt', t('被检查对象')), h('dd', biz)),
-      h('p.hint', t('记录已锁定。修改会生成新的版本，原版本保留。')),
-      h(`button.${refused ? 'primary' : 'secondary'}#new-version`, { type: 'button', onclick: async () => {
+      readOnly ? h('p.hint#read-only', rv.review.status === 'pending_review'
+        ? t('本部门记录已由组长汇总，正在审核，不能再修改。') : t('本部门记录已审核，只读。'))
+        : h('p.hint', t('记录已锁定。修改会生成新的版本，原版本保留。')),
+      readOnly ? null : h(`button.${refused || reopen ? 'primary' : 'secondary'}#new-version`, { type: 'button', onclick: async () => {
+        // a returned section is corrected on top of the server's current version
+        const base = reopen ? Math.max(rec.receipt?.version ?? 0, serverVersion(visit, rec.department_id))
+          : rec.receipt?.version ?? rec.base_version;
         const draft = { uuid: crypto.randomUUID(), visit_id: rec.visit_id, department_id: rec.department_id,
-          parent_uuid: rec.uuid, base_version: rec.receipt?.version ?? rec.base_version,
+          parent_uuid: rec.uuid, base_version: base, base_from_server: reopen || undefined,
           content: upgradeContent(structuredClone(rec.content), visit), photos: [...(rec.photos || [])], finished: false,
           created_at: new Date().toISOString() };
         if (refused) {
@@ -245,7 +304,7 @@ function renderLocked(main, visit, section, rec, { header, back }) {
         draft.content.business = { ...draft.content.business, signature: null };
         await db.saveDraft(draft);
         window.dispatchEvent(new HashChangeEvent('hashchange'));
-      } }, refused ? t('修改后重新发送') : t('修改（生成新版本）'))));
+      } }, refused ? t('修改后重新发送') : reopen ? t('按审核意见修改') : t('修改（生成新版本）'))));
 }
 
 class FormView {
@@ -357,6 +416,7 @@ class FormView {
       h('form.onsite#onsite-form', { dataset: { uuid: this.draft.uuid }, onsubmit: (ev) => ev.preventDefault(),
         oninput: (ev) => this.touched(ev), onchange: (ev) => this.touched(ev) },
         h('p.hint.save-state#save-state', { 'aria-live': 'polite', dataset: { state: this.saveState.state } }, this.saveState.text),
+        this.opts.rv?.open ? reviewBanner(this.opts.rv) : null,
         Object.keys(all).length ? h('div.card.error#form-errors', { role: 'alert' }, this.errorBox(all)) : null,
         this.checkInCard(), this.noticeCard(),
         section.items.map((it) => this.itemCard(it)),

@@ -6,6 +6,10 @@
 // request that timed out, a 5xx or 409 in_progress ends the run and the next one comes with capped
 // exponential backoff.
 //
+// The team leader's schedule edits ride the same outbox (kind 'schedule'): a PUT of the visit's
+// whole schedule; a refusal (422 schedule_outside_period / invalid_schedule, 409 schedule_locked,
+// 403 not_team_leader) parks it as "需处理" with the server's message until the leader fixes it.
+//
 // What deletes an outbox item: only a receipt (201/200, or 409 stale_version carrying the receipt of
 // the version the server kept as a conflict). Every other 4xx (422 record_invalid, 403 recused /
 // not_results_entrant, 413, 404, …) parks the item as "需处理" with the server's message and its
@@ -61,7 +65,8 @@ export async function uploadPhoto(sha256) {
 }
 
 async function baseVersionOf(rec) {
-  if (!rec.parent_uuid) return rec.base_version ?? 0;
+  // a correction of a returned section was based on the server's current version when it was opened
+  if (!rec.parent_uuid || rec.base_from_server) return rec.base_version ?? 0;
   const parent = await db.getRecord(rec.parent_uuid);
   if (parent?.receipt?.version != null) return parent.receipt.version;
   return rec.base_version ?? 0;
@@ -93,6 +98,12 @@ async function pushRecord(item) {
   }
 }
 
+/** Send the team leader's schedule of one visit (PUT /api/visits/<id>/schedule, idempotent). */
+async function pushSchedule(item) {
+  const { data } = await request('PUT', `/api/visits/${item.visit_id}/schedule`, { json: item.body });
+  await db.settleSchedule(item.seq, item.visit_id, data?.schedule || item.body);
+}
+
 function isTransient(e) {
   if (e instanceof NetworkError) return true;
   if (!(e instanceof ApiError)) return false;
@@ -106,7 +117,8 @@ export async function pushOutbox() {
   for (const item of await db.outboxItems()) {
     if (item.state === 'attention') continue;
     try {
-      await pushRecord(item);
+      if (item.kind === 'schedule') await pushSchedule(item);
+      else await pushRecord(item);
       sent++;
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) throw new StopRun('login', e);
@@ -114,8 +126,9 @@ export async function pushOutbox() {
         await db.noteAttempt(item.seq, e.message);
         throw new StopRun('retry', e);
       }
-      await db.parkOutboxItem(item.seq, item.uuid, e.message || String(e), e.code || 'error',
-        (e instanceof ApiError && e.details?.fields) || null);
+      const fields = (e instanceof ApiError && e.details?.fields) || null;
+      if (item.kind === 'schedule') await db.parkSchedule(item.seq, e.message || String(e), e.code || 'error', fields);
+      else await db.parkOutboxItem(item.seq, item.uuid, e.message || String(e), e.code || 'error', fields);
       parked++;
     }
   }

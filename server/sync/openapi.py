@@ -113,6 +113,7 @@ def build_spec(version: str = "1") -> dict[str, Any]:
                       "400": _error("not a SHA-256"), "403": _error("not allowed"),
                       "404": _error("no such photo"), **COMMON},
     }})
+    _schedule_paths(spec)  # issue 8 §1 (server/schedules/api.py)
     doc = spec.to_dict()
     # every request is guarded (server/core/input_guard.py): a NUL in a header or the query, or
     # JSON nested too deep, is a 400 on any operation
@@ -124,3 +125,33 @@ def build_spec(version: str = "1") -> dict[str, Any]:
                         "description": "nul_character / json_too_deep",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     return doc
+
+
+def _schedule_paths(spec: APISpec) -> None:
+    """The schedule API: the leader sets a visit's schedule; the team reads its schedule."""
+    from ..schedules import schemas as sched
+
+    for name in ("ScheduleIn", "VisitSchedule", "TeamSchedule"):
+        spec.components.schema(name, schema=getattr(sched, f"{name}Schema"))
+    int_id = {"type": "integer", "minimum": 0, "maximum": 2147483647}
+    spec.path(path="/api/visits/{visit_id}/schedule", operations={"put": {
+        "summary": "set a visit's whole schedule (the team's active leader; idempotent)", "operationId": "putSchedule",
+        "parameters": [{"name": "visit_id", "in": "path", "required": True, "schema": int_id}],
+        "requestBody": {"required": True, **_json("ScheduleIn")},
+        "responses": {
+            "200": {"description": "stored (or unchanged)", **_json("VisitSchedule")},
+            "400": _error("invalid_request (not a JSON object)"),
+            "403": _error("not_team_leader"), "404": _error("visit_not_found"),
+            "409": _error("schedule_locked (visited or later, or the task is over/cancelled)"),
+            "422": _error("invalid_schedule (details.fields) / schedule_outside_period "
+                          "(details.period_start, details.period_end); nothing changed"),
+            **COMMON,
+        },
+    }})
+    spec.path(path="/api/teams/{team_id}/schedule", operations={"get": {
+        "summary": "the team's visits with schedules and conflicts (members, initiators, auditors)",
+        "operationId": "getTeamSchedule",
+        "parameters": [{"name": "team_id", "in": "path", "required": True, "schema": int_id}],
+        "responses": {"200": {"description": "the team's schedule", **_json("TeamSchedule")},
+                      "403": _error("lists_confidential"), "404": _error("team_not_found"), **COMMON},
+    }})

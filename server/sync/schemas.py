@@ -88,6 +88,8 @@ class ObjectSchema(Schema):
     registration_status = fields.String(required=True)
     abnormal_list = fields.Boolean(required=True)
     serious_violation = fields.Boolean(required=True)
+    business_peak = fields.String(allow_none=True, required=True, metadata={
+        "description": "经营高峰: hours to avoid when scheduling [002#11], e.g. \"11:00-13:30, 17:00-20:00\""})
     previous_results = fields.List(fields.Nested(PreviousResultSchema), required=True)
 
 
@@ -119,14 +121,47 @@ class SectionItemSchema(Schema):
     template = fields.Nested(TemplateSchema, allow_none=True, required=True)
 
 
+class SectionReviewSchema(Schema):
+    """The department's review of its consolidated section (table section_results)."""
+
+    status = fields.String(required=True, validate=validate.OneOf(["pending_review", "accepted", "returned", "published"]),
+                           metadata={"description": "pending_review 已汇总待审核 (read-only on the phone), accepted "
+                                                    "已审核通过, returned 审核退回 (the inspector corrects it), published"})
+    comment = fields.String(allow_none=True, required=True, metadata={"description": "the reviewer's comment"})
+    decided_at = fields.DateTime(allow_none=True, required=True)
+    version = fields.Integer(allow_none=True, metadata={"description": "the server version that was consolidated/reviewed"})
+
+
 class SectionSchema(Schema):
     department_id = fields.Integer(required=True)
     department = fields.String(required=True)
     items = fields.List(fields.Nested(SectionItemSchema), required=True)
+    review = fields.Nested(SectionReviewSchema, allow_none=True, required=True,
+                           metadata={"description": "null until the leader consolidated the section"})
+
+
+HHMM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Not HH:MM.")
+
+
+class ScheduleSchema(Schema):
+    """The team leader's schedule of the visit [000#17, 002#13] (PUT /api/visits/<id>/schedule)."""
+
+    scheduled_on = fields.Date(allow_none=True, required=True)
+    window_start = fields.String(allow_none=True, required=True, validate=HHMM, metadata={"description": "HH:MM, Beijing"})
+    window_end = fields.String(allow_none=True, required=True, validate=HHMM, metadata={"description": "HH:MM, Beijing"})
+    route_order = fields.Integer(allow_none=True, required=True, metadata={"description": "position in the day's route"})
+    note = fields.String(allow_none=True, required=True)
+
+
+class DeadlineSchema(Schema):
+    date = fields.Date(required=True)
+    provisional = fields.Boolean(required=True, metadata={
+        "description": "the date runs past the loaded holiday calendar: shown as 暂定 with the reason"})
+    reason = fields.String(allow_none=True, required=True)
 
 
 class AttentionSchema(Schema):
-    code = fields.String(required=True, metadata={"description": "e.g. stale_version"})
+    code = fields.String(required=True, metadata={"description": "stale_version or returned"})
     message = fields.String(required=True)
 
 
@@ -138,7 +173,8 @@ class HeldRecordSchema(Schema):
     finished = fields.Boolean(required=True)
     late = fields.Boolean(required=True, metadata={"description": "arrived after the visits were over (迟交)"})
     attention = fields.Nested(AttentionSchema, allow_none=True, required=True,
-                              metadata={"description": "null, or why the team must look at this version"})
+                              metadata={"description": "null, or why the team must look at this version "
+                                                       "(stale_version; returned: message = the reviewer's comment)"})
 
 
 class ResultOptionSchema(Schema):
@@ -163,7 +199,12 @@ class VisitPayloadSchema(Schema):
     object = fields.Nested(ObjectSchema, required=True)
     sections = fields.List(fields.Nested(SectionSchema), required=True)
     status = fields.String(required=True)
-    scheduled_on = fields.Date(allow_none=True)
+    scheduled_on = fields.Date(allow_none=True, metadata={"description": "= schedule.scheduled_on (older apps)"})
+    schedule = fields.Nested(ScheduleSchema, required=True)
+    stage = fields.String(required=True, validate=validate.OneOf(
+        ["planned", "scheduled", "visited", "consolidated", "returned", "reviewed", "published"]))
+    result_due = fields.Nested(DeadlineSchema, allow_none=True, required=True, metadata={
+        "description": "结果录入截止: 20 working days after the visit [000#20]; null before the visit"})
     changed_at = fields.DateTime(required=True)
     records = fields.List(fields.Nested(HeldRecordSchema), required=True)
     result_options = fields.List(fields.Nested(ResultOptionSchema), required=True,

@@ -17,9 +17,11 @@ from ..fieldwork import reference
 from ..fieldwork.models import RecordStatus
 from ..fieldwork.services import records_of_visits
 from ..planning.models import TaskStatus
+from ..review.models import ResultStatus, SectionResult
 from ..teams.access import inspector_of
 from ..visits.models import VisitStatus
 from ..visits.services import AssignedVisit, log_assignments_view, visits_for_user
+from ..workdays import services as workdays
 from . import cursor as cursor_mod
 
 
@@ -43,13 +45,54 @@ def _questions(template_ids: set[int]) -> dict[int, list[ChecklistQuestion]]:
     return out
 
 
-def _attention(row) -> dict[str, str] | None:
-    """Why the team must look at a held version (a conflict kept for the leader), or None."""
+def _attention(row, returned: dict[int, str | None]) -> dict[str, str] | None:
+    """Why the team must look at a held version (a conflict kept for the leader, a version its
+    department's reviewer returned), or None. ``returned``: record id → the reviewer's comment."""
+    if row.id in returned:
+        return {"code": "returned", "message": returned[row.id] or _("该部门审核人员已退回本部门记录，请修改后重新提交。")}
     if row.status is RecordStatus.CONFLICT:
         return {"code": "stale_version", "message": _(
             "该版本基于第 %(b)s 版修改，而服务器当时已是第 %(s)s 版：已保留为冲突版本，请组长核对。",
             b=row.base_version, s=row.server_version)}
     return None
+
+
+def _section_results(visit_ids: list[int]) -> dict[tuple[int, int], SectionResult]:
+    """The current review row of each (visit, department) of these visits (one query)."""
+    if not visit_ids:
+        return {}
+    return {(r.visit_id, r.department_id): r for r in db.session.execute(
+        db.select(SectionResult).where(SectionResult.visit_id.in_(visit_ids))).scalars()}
+
+
+def _review(result: SectionResult | None, version: int | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {"status": result.status.value, "comment": result.review_comment, "decided_at": result.reviewed_at,
+            "version": version}
+
+
+def _hhmm(value) -> str | None:
+    return value.strftime("%H:%M") if value is not None else None
+
+
+def _schedule(visit) -> dict[str, Any]:
+    return {"scheduled_on": visit.scheduled_on, "window_start": _hhmm(visit.window_start),
+            "window_end": _hhmm(visit.window_end), "route_order": visit.route_order, "note": visit.schedule_note}
+
+
+def _result_due(visit) -> dict[str, Any] | None:
+    """The visit's result-entry deadline {date, provisional, reason} (20 working days after the
+    visit [000#20]), or None before the visit. The reason of a provisional date is recomputed from
+    the loaded calendar (cached per request, no query per visit)."""
+    if visit.result_due is None:
+        return None
+    reason = None
+    if visit.result_due_provisional:
+        if visit.visited_on is not None:
+            reason = workdays.result_due(visit.visited_on).reason
+        reason = reason or _("该期限跨越尚未载入节假日安排的年份，暂按周末双休推算，载入后自动更正。")
+    return {"date": visit.result_due, "provisional": bool(visit.result_due_provisional), "reason": reason}
 
 
 def visit_payloads(visits: list[AssignedVisit]) -> list[dict[str, Any]]:
@@ -58,6 +101,10 @@ def visit_payloads(visits: list[AssignedVisit]) -> list[dict[str, Any]]:
     and the records the server already holds."""
     questions = _questions({ai.template.id for a in visits for ai in a.items if ai.template})
     records = records_of_visits([a.visit.id for a in visits])
+    reviews = _section_results([a.visit.id for a in visits])
+    version_of = {r.id: r.version for rows in records.values() for r in rows}
+    # the versions a reviewer returned, with the comment: shown on the phone as "审核退回"
+    returned = {r.record_id: r.review_comment for r in reviews.values() if r.status is ResultStatus.RETURNED}
     # reference data of the record (docs/field-record.md): the same for every visit of this pull
     results = [o.payload() for o in reference.result_options()] if visits else []
     methods, follow_ups = reference.method_options(), reference.follow_up_options()
@@ -66,8 +113,12 @@ def visit_payloads(visits: list[AssignedVisit]) -> list[dict[str, Any]]:
         leader = a.leader
         sections: dict[int, dict[str, Any]] = {}
         for ai in a.items:
-            section = sections.setdefault(ai.department.id, {
-                "department_id": ai.department.id, "department": ai.department.name, "items": []})
+            if ai.department.id not in sections:
+                result = reviews.get((a.visit.id, ai.department.id))
+                sections[ai.department.id] = {
+                    "department_id": ai.department.id, "department": ai.department.name, "items": [],
+                    "review": _review(result, version_of.get(result.record_id) if result else None)}
+            section = sections[ai.department.id]
             tpl = ai.template
             section["items"].append({
                 "check_item_id": ai.check_item.id, "name": ai.check_item.name,
@@ -96,16 +147,21 @@ def visit_payloads(visits: list[AssignedVisit]) -> list[dict[str, Any]]:
                 "legal_representative": obj.legal_representative, "object_type": obj.object_type.value,
                 "registration_status": obj.registration_status.value, "abnormal_list": obj.abnormal_list,
                 "serious_violation": obj.serious_violation,
+                # hours to avoid when scheduling [002#11], e.g. "11:00-13:30, 17:00-20:00"
+                "business_peak": obj.business_peak,
                 # published results of earlier checks arrive with the results capability
                 "previous_results": [],
             },
             "sections": list(sections.values()),
             "status": a.visit.status.value,
-            "scheduled_on": a.visit.scheduled_on,
+            "scheduled_on": a.visit.scheduled_on,  # kept for older app versions: = schedule.scheduled_on
+            "schedule": _schedule(a.visit),
+            "stage": a.visit.stage.value,
+            "result_due": _result_due(a.visit),
             "changed_at": a.visit.changed_at,
             "records": [{"uuid": r.uuid, "department_id": r.department_id, "version": r.version,
                          "status": r.status.value, "finished": r.finished, "late": bool(r.late),
-                         "attention": _attention(r)} for r in records.get(a.visit.id, [])],
+                         "attention": _attention(r, returned)} for r in records.get(a.visit.id, [])],
             "result_options": results, "method_options": methods, "follow_up_options": follow_ups,
         })
     return out

@@ -237,9 +237,17 @@ def _photo_visible(user, sha: str) -> bool:
     photo = photos.get_photo(sha)
     if photo is not None and photo.uploaded_by_id == user.id:
         return True
-    visit_ids = db.session.execute(select(VisitRecord.visit_id).join(RecordPhoto).where(
-        RecordPhoto.sha256 == sha).distinct()).scalars().all()
-    return any(can_view_visit(user, services.get_visit(v)) for v in visit_ids)
+    from ..review.services import reviewer_departments
+
+    sections = db.session.execute(select(VisitRecord.visit_id, VisitRecord.department_id).join(RecordPhoto).where(
+        RecordPhoto.sha256 == sha).distinct()).all()
+    for visit_id, department_id in sections:
+        visit = services.get_visit(visit_id)
+        # the team and the back office who may see the visit; a department's reviewer sees the photos
+        # of the section they review (the visit page shows them that section only)
+        if can_view_visit(user, visit) or department_id in reviewer_departments(user, visit):
+            return True
+    return False
 
 
 @bp.get("/api/photos/<sha256>")
