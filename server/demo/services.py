@@ -39,6 +39,7 @@ DEMO_ACCOUNTS = [
     ("initiator", "商务局 李娜", [Role.TASK_INITIATOR], "商务局"),
     ("inspector", "张伟", [Role.INSPECTOR], "市场监督管理局"),
     ("reviewer", "审核 陈静", [Role.REVIEWER], "市场监督管理局"),
+    ("reviewer2", "商务局 审核 周敏", [Role.REVIEWER], "商务局"),
     ("head", "局长 刘洋", [Role.DEPT_HEAD], "市场监督管理局"),
     ("auditor", "审计 杨帆", [Role.AUDITOR], None),
 ]
@@ -257,9 +258,13 @@ def load_demo(n_objects: int = 2000, seed: int = 20210304) -> dict[str, int]:
     inspectors = load_inspectors(departments, rng)
     accounts = load_accounts(departments, inspectors)
     drawn_task = load_demo_draws()
+    fieldwork: dict[str, int] = {}
     if drawn_task is not None:
+        from .fieldwork import load_demo_fieldwork
+
         _give_inspector_account_a_team(drawn_task, departments)
+        fieldwork = load_demo_fieldwork(drawn_task)
     n_departments = db.session.execute(select(func.count()).select_from(Department)).scalar_one()
     return {"departments": n_departments, "check items": len(items) if items is not None else 0,
             "objects": n, "inspectors": len(inspectors), "accounts": accounts,
-            "tasks with draws": 1 if drawn_task is not None else 0}
+            "tasks with draws": 1 if drawn_task is not None else 0, **fieldwork}

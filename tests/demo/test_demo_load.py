@@ -82,3 +82,31 @@ def test_loaded_demo_cites_no_repealed_measure_and_marks_its_inventions(runner):
     assert any("《成品油流通管理办法》" in b for b in bases)
     assert all("示例内容" in t for t in db.session.execute(select(ChecklistTemplate.title)).scalars())
     assert "示例内容" in db.session.execute(select(ListEdition.note)).scalar_one()
+
+
+def test_demo_shows_schedules_reviewed_results_and_a_follow_up(runner):
+    """Issue 8 on first run: every visit of the demo task scheduled within the period, two visits
+    consolidated and reviewed by both departments, one waiting for the leader, one follow-up."""
+    from server.followup.models import FollowUp, FollowUpKind
+    from server.planning.models import Task
+    from server.review.models import ResultStatus, SectionResult
+    from server.visits.models import Visit, VisitStage
+
+    result = runner.invoke(args=["demo", "load", "--objects", "1000"])
+    assert result.exit_code == 0, result.output
+    task = db.session.execute(select(Task)).scalars().first()
+    visits = db.session.execute(select(Visit).where(Visit.task_id == task.id)).scalars().all()
+    assert visits and all(task.period_start <= v.scheduled_on <= task.period_end for v in visits)
+    stages = [v.stage for v in visits]
+    team1 = min(v.team_id for v in visits)
+    assert stages.count(VisitStage.REVIEWED) == 2
+    # the third visit of team 1, when the draw gave it one, waits for the leader to consolidate
+    assert stages.count(VisitStage.VISITED) == (1 if sum(v.team_id == team1 for v in visits) >= 3 else 0)
+    results = db.session.execute(select(SectionResult)).scalars().all()
+    assert len(results) == 4 and all(r.status is ResultStatus.ACCEPTED and not r.entered_late for r in results)
+    problem = [r for r in results if r.problem]
+    assert len(problem) == 1 and problem[0].referral_due is not None
+    follow_up = db.session.execute(select(FollowUp)).scalar_one()
+    assert follow_up.kind is FollowUpKind.TRANSFER and follow_up.section_result_id == problem[0].id
+    assert follow_up.target_department_id != problem[0].department_id
+    assert verify_chain().ok
