@@ -65,3 +65,22 @@ def test_log_confidential_view_records_what(drawn, as_user):
     assert entry.action == "task.view_confidential"
     assert entry.after["what"] == "objects"
     assert entry.actor_id == drawn.initiator.id
+
+
+def test_hidden_task_ids_in_bulk_agrees_with_the_per_task_rule(drawn):
+    """``hidden_task_ids`` (two queries, on every page) must say exactly what ``visible_team_ids``
+    says task by task, for every kind of user, including the task's creator of another role."""
+    from server.planning.models import Task
+    from server.teams.access import _hidden_open_task_ids
+
+    drawn.task.created_by_id = drawn.joint.id
+    db.session.commit()
+    users = [drawn.initiator, drawn.head_b, drawn.head_c, drawn.u_b1, drawn.u_idle, drawn.sysadmin,
+             drawn.joint, drawn.outsider]
+    open_tasks = db.session.execute(db.select(Task).where(Task.status != TaskStatus.VISITS_OVER)).scalars().all()
+    assert open_tasks
+    for user in users:
+        expected = frozenset(t.id for t in open_tasks if visible_team_ids(user, t) is not None)
+        assert _hidden_open_task_ids(user) == expected, user.username
+    assert drawn.task.id not in _hidden_open_task_ids(drawn.joint)  # the creator
+    assert drawn.task.id in _hidden_open_task_ids(drawn.u_b1)  # a member sees one team only
