@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Time, UniqueConstraint, false
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Time, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.enums import enum_column
@@ -42,7 +42,11 @@ class VisitStage(enum.Enum):
 
 class Visit(db.Model):
     __tablename__ = "visits"
-    __table_args__ = (UniqueConstraint("task_id", "object_id"),)
+    __table_args__ = (
+        UniqueConstraint("task_id", "object_id"),
+        # statistics count visits per task by stage and visit date (server/stats, docs/benchmarks.md)
+        Index("ix_visits_stats", "task_id", "stage", "status", "visited_on"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), nullable=False, index=True)
