@@ -120,6 +120,14 @@ ACTION_LABELS = {
     "visit_record.store": _l("收到现场检查记录"),
     "visit_record.conflict": _l("收到冲突的检查记录版本"),
     "visit.status": _l("检查状态变更"),
+    "visit.visited": _l("检查完成（确定检查日期和结果录入期限）"),
+    "visit.stage": _l("检查办理阶段变更"),
+    "visit.corrected": _l("收到退回部分的更正版本"),
+    "visit.consolidate": _l("组长汇总检查记录"),
+    "visit.reviewed": _l("各部门检查结果均已审核"),
+    "section.accept": _l("审核通过本部门检查结果"),
+    "section.return": _l("退回本部门检查结果修改"),
+    "visit.schedule": _l("安排检查日程"),
     "photo.store": _l("收到现场照片"),
     "checklist_template.mark_used": _l("检查表版本已被任务使用（锁定）"),
     "checklist_template.new_version": _l("新建检查表版本"),
@@ -127,6 +135,12 @@ ACTION_LABELS = {
     "checklist_template.question_update": _l("修改检查问题"),
     "checklist_template.question_move": _l("调整检查问题顺序"),
     "checklist_template.question_delete": _l("删除检查问题"),
+    "follow_up.create": _l("登记后续处置"),
+    "follow_up.progress": _l("登记后续处置进展"),
+    "follow_up.close": _l("后续处置办结"),
+    "follow_up.reopen": _l("重新打开后续处置"),
+    "follow_up.due_recomputed": _l("重新计算后续处置期限"),
+    "calendar.load": _l("载入一年的节假日安排（工作日历）"),
 }
 
 #: verbs that read complete on their own (no entity noun appended)
