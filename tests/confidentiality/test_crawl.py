@@ -34,6 +34,8 @@ def _params(w):
     from server.audit.models import AuditEntry
     from server.catalog.models import ChecklistQuestion
     from server.extensions import db
+    from server.followup.models import FollowUp
+    from server.review.models import SectionResult
     from server.teams.access import audit_entry_scope
 
     question = select(ChecklistQuestion.id).where(ChecklistQuestion.template_id == w.template.id)
@@ -45,6 +47,7 @@ def _params(w):
     return {
         "draw_id": [d.id for d in w.draws],
         "task_id": [w.task.id],
+        "team_id": [w.team1.id, w.team2.id],
         "member_id": [team2_active[0].id, w.members[0].id],
         "request_id": [w.request.id],
         "visit_id": [w.visits[0].id, w.visits[-1].id],
@@ -63,6 +66,9 @@ def _params(w):
         "kind": ["objects", "inspectors"],
         "fmt": ["csv"],
         "code": ["zh_CN"],
+        # follow-up (issue 8 §5): the world's first result / follow-up if it has one, else an unknown id (404)
+        "section_result_id": [db.session.execute(select(SectionResult.id).order_by(SectionResult.id)).scalar() or 1],
+        "follow_up_id": [db.session.execute(select(FollowUp.id).order_by(FollowUp.id)).scalar() or 1],
     }
 
 
@@ -99,6 +105,20 @@ def _urls(app, w):
 def _body(resp) -> str:
     if resp.is_json:
         return json.dumps(resp.get_json(silent=True), ensure_ascii=False)
+    if resp.mimetype == "application/pdf":  # the printed documents: search the text they carry
+        import io
+
+        import pypdf
+
+        return "\n".join(p.extract_text() or "" for p in pypdf.PdfReader(io.BytesIO(resp.data)).pages)
+    if resp.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":  # exports
+        import io
+
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(resp.data), read_only=True)
+        return "\n".join(str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True)
+                         for v in row if v is not None)
     return resp.get_data(as_text=True)
 
 
