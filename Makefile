@@ -8,6 +8,8 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
+## pytest-xdist workers (one per core by default; PYTEST_WORKERS=0 runs in one process)
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test test-sqlite test-postgres install install-test translations migrate demo lint pwa bench clean
 
@@ -60,10 +62,10 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check server tests bench
 
 test-sqlite: install-test
-	SPOTCHECK_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -p no:cacheprovider
+	SPOTCHECK_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile
 
 test-postgres: install-test
-	SPOTCHECK_CHROMIUM=$(CHROMIUM) SPOTCHECK_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -p no:cacheprovider -m "not browser"
+	SPOTCHECK_CHROMIUM=$(CHROMIUM) SPOTCHECK_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile -m "not browser"
 
 bench: install-test
 	$(PY) -m bench.run_all

@@ -18,7 +18,7 @@ PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pg", default=PG_DEFAULT, help="PostgreSQL server URL (a private database is used)")
-    parser.add_argument("--only", nargs="*", help="run only these: import search draw sync pwa")
+    parser.add_argument("--only", nargs="*", help="run only these: import search draw sync pwa stats")
     args = parser.parse_args()
     runs = {
         "import": ["bench.bench_import", "--rows", "1000000"],
@@ -26,6 +26,8 @@ def main() -> int:
         "draw": ["bench.bench_draw", "--rows", "1000000", "--database-url", args.pg],
         "sync": ["bench.bench_sync", "--database-url", args.pg],
         "pwa": ["bench.bench_pwa"],
+        "stats": ["bench.bench_stats", "--visits", "100000", "--database-url", args.pg],
+        "record_pdf": ["bench.bench_record_pdf", "--database-url", args.pg],
     }
     failed = []
     for name, argv in runs.items():

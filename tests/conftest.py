@@ -36,6 +36,8 @@ def _base_config(tmp_path) -> dict:
         # still Argon2id, at a cost that keeps the suite fast (production uses argon2-cffi's defaults)
         "PASSWORD_HASH_PARAMS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
         "UPLOAD_DIR": str(tmp_path / "uploads"),
+        # never the instance folder: the demo loader and the field tests store photos
+        "PHOTO_DIR": str(tmp_path / "photos"),
     }
 
 
