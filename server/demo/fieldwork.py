@@ -34,8 +34,15 @@ WINDOWS = [(time(9, 0), time(10, 30)), (time(10, 30), time(12, 0)), (time(14, 30
 
 
 def _png(color: tuple[int, int, int]) -> str:
+    """A signature as the app's pad makes it: a stroke on white (invented)."""
+    from PIL import ImageDraw
+
+    img = Image.new("RGB", (240, 96), (255, 255, 255))
+    pen = ImageDraw.Draw(img)
+    points = [(20 + x * 4, 60 - int(22 * ((x * 7) % 11) / 11) + (x % 3) * 6) for x in range(50)]
+    pen.line(points, fill=color, width=4, joint="curve")
     buf = io.BytesIO()
-    Image.new("RGB", (120, 48), color).save(buf, "PNG")
+    img.save(buf, "PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 

@@ -162,6 +162,46 @@ def world(app, make_department, make_user, make_object, make_inspector, make_tas
                after={"status": "in_progress"})
         db.session.commit()
 
+    # issue 8: the first team-1 visit's section of department a consolidated and accepted with a problem,
+    # and its follow-up transferred to department b (rows as the review and follow-up services leave them)
+    from datetime import date, timedelta
+
+    from server.core.models import utcnow
+    from server.fieldwork.models import RecordStatus, VisitRecord
+    from server.followup.models import FollowUp, FollowUpEvent, FollowUpKind, FollowUpStatus
+    from server.review.models import Consolidation, ResultStatus, SectionResult
+
+    w.reviewed_visit = visits(w.team1)[0]
+    author = next(m for m in members(w.team1) if m.department_id == a.id and m.active)
+    rec = VisitRecord(uuid="00000000-0000-4000-8000-000000000001", visit_id=w.reviewed_visit.id,
+                      department_id=a.id, base_version=0, version=1, server_version=0, status=RecordStatus.STORED,
+                      content={"schema": 2, "findings": "未按规定备案"}, content_sha256="0" * 64,
+                      request_sha256="1" * 64, photos=[], finished=True, created_by_id=author.inspector.user_id)
+    db.session.add(rec)
+    db.session.flush()
+    cons = Consolidation(visit_id=w.reviewed_visit.id, round=1, record_ids={str(a.id): rec.id},
+                         summary="汇总意见", consolidated_by_id=author.inspector.user_id)
+    db.session.add(cons)
+    db.session.flush()
+    today = date.today()
+    w.section_result = SectionResult(
+        visit_id=w.reviewed_visit.id, department_id=a.id, task_id=task.id, object_id=w.reviewed_visit.object_id,
+        consolidation_id=cons.id, record_id=rec.id, status=ResultStatus.ACCEPTED, result_codes=["rectified"],
+        problem=True, visited_on=today - timedelta(days=3), result_due=today + timedelta(days=25),
+        entered_on=today, referral_due=today + timedelta(days=9), reviewed_by_id=w.users["reviewer"].id,
+        reviewed_at=utcnow())
+    db.session.add(w.section_result)
+    db.session.flush()
+    w.follow_up = FollowUp(section_result_id=w.section_result.id, visit_id=w.reviewed_visit.id, task_id=task.id,
+                           object_id=w.reviewed_visit.object_id, department_id=a.id, kind=FollowUpKind.TRANSFER,
+                           target_department_id=b.id, matter="转办：未按规定备案的线索", due_on=today + timedelta(days=9),
+                           created_by_id=w.users["reviewer"].id)
+    db.session.add(w.follow_up)
+    db.session.flush()
+    db.session.add(FollowUpEvent(follow_up_id=w.follow_up.id, status=FollowUpStatus.OPEN, note="已转办",
+                                 by_id=w.users["reviewer"].id))
+    db.session.commit()
+
     # the confidential strings, by team and kind
     w.secrets = {}
     for n, team in ((1, w.team1), (2, w.team2)):
@@ -173,13 +213,19 @@ def world(app, make_department, make_user, make_object, make_inspector, make_tas
             strings |= {obj.code, obj.name}
         w.secrets[f"team{n}"] = strings
     w.secrets["record"] = {s for dr in w.draws for s in (dr.seed, dr.nonce) if s}
+    # the reviewed visit's object: also seen by department a's reviewer (their section) and by the
+    # department the follow-up was transferred to (b: its admin), nobody else outside the task
+    reviewed = w.reviewed_visit.object
+    w.secrets["reviewed"] = {reviewed.code, reviewed.name}
+    w.secrets["team1"] -= w.secrets["reviewed"]
     assert w.secrets["record"] and len(w.secrets["team1"]) >= 4 and len(w.secrets["team2"]) >= 6
     assert w.replaced_inspector.name in w.secrets["team2"] and w.substitute.name in w.secrets["team2"]
     #: what each role may see before the visits are over
     everything = {"team1", "team2"}
+    everything |= {"reviewed"}
     w.entitled = {
         "initiator": everything | {"record"}, "auditor": everything | {"record"}, "dept_head": everything,
-        "inspector_team1": {"team1"},
+        "inspector_team1": {"team1", "reviewed"}, "reviewer": {"reviewed"}, "dept_admin": {"reviewed"},
     }
     w.visits = visits(w.team1) + visits(w.team2)
     w.members = members(w.team1) + members(w.team2)

@@ -126,7 +126,7 @@ def _forbidden_for(w, role, endpoint):
     """The strings ``role`` must not find on ``endpoint``: {string: what}."""
     entitled = w.entitled.get(role, set())
     out = {}
-    for kind in ("team1", "team2", "record"):
+    for kind in ("team1", "team2", "record", "reviewed"):
         if kind in entitled:
             continue
         for s in w.secrets[kind]:
@@ -154,7 +154,7 @@ def test_crawl_every_route_as_every_role_before_the_visits_are_over(app, world):
     assert len(urls) > 80
     leaks, no_store_missing, errors = [], [], []
     seen: dict[str, set[str]] = {role: set() for role in ROLES}
-    all_secrets = {s: k for k in ("team1", "team2", "record") for s in w.secrets[k]}
+    all_secrets = {s: k for k in ("team1", "team2", "record", "reviewed") for s in w.secrets[k]}
     for role in ROLES:
         client = w.clients[role]
         for endpoint, url in urls:
