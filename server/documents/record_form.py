@@ -12,7 +12,6 @@ consolidation exists; the footer names each section's version and content SHA-25
 from __future__ import annotations
 
 import io
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +25,7 @@ from reportlab.platypus import SimpleDocTemplate, Spacer, Table
 from sqlalchemy import select
 
 from ..auth.models import User
-from ..catalog.models import CheckItem, ChecklistQuestion
+from ..catalog.models import ChecklistQuestion
 from ..core.errors import NotFound
 from ..extensions import db
 from ..fieldwork import photos as photo_files
@@ -38,7 +37,7 @@ from ..planning.models import Task
 from ..registry.models import Inspector
 from ..review.models import Consolidation, ResultStatus, SectionResult
 from ..teams.models import Team, TeamMember
-from ..visits.models import Visit, VisitItem
+from ..visits.models import Visit
 from .common import (
     MARGIN,
     PAGE,
@@ -106,19 +105,7 @@ def result_labels() -> dict[str, str]:
 
 
 def _items(visit: Visit) -> dict[int, list[dict[str, Any]]]:
-    rows = db.session.execute(select(VisitItem, CheckItem).join(CheckItem, CheckItem.id == VisitItem.check_item_id)
-                              .where(VisitItem.visit_id == visit.id).order_by(VisitItem.id)).all()
-    tpl_ids = {vi.template_id for vi, _ci in rows if vi.template_id}
-    questions: dict[int, list[ChecklistQuestion]] = defaultdict(list)
-    if tpl_ids:
-        for q in db.session.execute(select(ChecklistQuestion).where(ChecklistQuestion.template_id.in_(tpl_ids))
-                                    .order_by(ChecklistQuestion.position, ChecklistQuestion.id)).scalars():
-            questions[q.template_id].append(q)
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for vi, ci in rows:
-        out[vi.department_id].append({"id": ci.id, "name": ci.name, "legal_basis": ci.legal_basis,
-                                      "questions": questions.get(vi.template_id, [])})
-    return out
+    return field_services.section_items(visit)
 
 
 def _chosen_records(visit: Visit) -> tuple[Consolidation | None, dict[int, VisitRecord]]:

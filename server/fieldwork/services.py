@@ -210,6 +210,26 @@ def section_departments(visit: Visit) -> set[int]:
                                   .distinct()).scalars())
 
 
+def section_items(visit: Visit) -> dict[int, list[dict[str, Any]]]:
+    """Return each department's check items of the visit, in the order the phone shows them, as
+    ``{"id", "name", "legal_basis", "questions": [ChecklistQuestion, …]}`` (two queries)."""
+    from ..catalog.models import CheckItem, ChecklistQuestion
+
+    rows = db.session.execute(db.select(VisitItem, CheckItem).join(CheckItem, CheckItem.id == VisitItem.check_item_id)
+                              .where(VisitItem.visit_id == visit.id).order_by(VisitItem.id)).all()
+    tpl_ids = {vi.template_id for vi, _ci in rows if vi.template_id}
+    questions: dict[int, list[ChecklistQuestion]] = {}
+    if tpl_ids:
+        for q in db.session.execute(db.select(ChecklistQuestion).where(ChecklistQuestion.template_id.in_(tpl_ids))
+                                    .order_by(ChecklistQuestion.position, ChecklistQuestion.id)).scalars():
+            questions.setdefault(q.template_id, []).append(q)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for vi, ci in rows:
+        out.setdefault(vi.department_id, []).append({"id": ci.id, "name": ci.name, "legal_basis": ci.legal_basis,
+                                                     "questions": questions.get(vi.template_id, [])})
+    return out
+
+
 def latest_versions(visit_ids: list[int]) -> dict[tuple[int, int], VisitRecord]:
     """Return the latest stored row per (visit, department)."""
     if not visit_ids:

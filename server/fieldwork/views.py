@@ -12,14 +12,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from ..audit.models import AuditEntry
-from ..catalog.models import CheckItem, ChecklistQuestion
 from ..core.errors import Forbidden
 from ..extensions import db
 from ..org.models import Department
 from ..planning.models import Task
 from ..teams.access import log_confidential_view, visible_team_ids
 from ..teams.models import Team
-from ..visits.models import Visit, VisitItem
+from ..visits.models import Visit
 from ..workdays.services import beijing_today
 from . import reference, services
 from .models import Photo, RecordStatus
@@ -120,19 +119,9 @@ def render_visit(visit: Visit, **forms: Any):
 def _section_items(visit: Visit) -> dict[int, list[dict[str, Any]]]:
     """Return each department's check items of the visit with their questions' answer keys and
     texts, in the order the phone shows them."""
-    rows = db.session.execute(select(VisitItem, CheckItem).join(CheckItem, CheckItem.id == VisitItem.check_item_id)
-                              .where(VisitItem.visit_id == visit.id).order_by(VisitItem.id)).all()
-    tpl_ids = {vi.template_id for vi, _ci in rows if vi.template_id}
-    questions: dict[int, list[ChecklistQuestion]] = defaultdict(list)
-    if tpl_ids:
-        for q in db.session.execute(select(ChecklistQuestion).where(ChecklistQuestion.template_id.in_(tpl_ids))
-                                    .order_by(ChecklistQuestion.position, ChecklistQuestion.id)).scalars():
-            questions[q.template_id].append(q)
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for vi, ci in rows:
-        out[vi.department_id].append({"id": ci.id, "name": ci.name, "questions": [
-            (f"{ci.id}-{q.id}", q.text) for q in questions.get(vi.template_id, [])]})
-    return out
+    return {d: [{"id": it["id"], "name": it["name"],
+                 "questions": [(f"{it['id']}-{q.id}", q.text) for q in it["questions"]]} for it in items]
+            for d, items in services.section_items(visit).items()}
 
 
 def _labels() -> dict[str, dict[str, str]]:

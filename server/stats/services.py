@@ -228,15 +228,10 @@ def _visit_range(col, f: Filters):
     return conds
 
 
-@dataclass
-class DeptRow:
-    department: Department
-    led: int = 0
-    joint_led: int = 0
-    joined: int = 0
-    joint_share: Decimal | None = None
-    joint_below: bool = False
-    visits: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGE_COLUMNS, 0))
+@dataclass(kw_only=True)
+class _Counts:
+    """The counters a department row and a task row share."""
+
     visits_total: int = 0
     visits_done: int = 0
     entered: int = 0
@@ -255,26 +250,21 @@ class DeptRow:
         return ratio(self.on_time, self.due)
 
 
-@dataclass
-class TaskRow:
+@dataclass(kw_only=True)
+class DeptRow(_Counts):
+    department: Department
+    led: int = 0
+    joint_led: int = 0
+    joined: int = 0
+    joint_share: Decimal | None = None
+    joint_below: bool = False
+    visits: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGE_COLUMNS, 0))
+
+
+@dataclass(kw_only=True)
+class TaskRow(_Counts):
     task: Task
     joint: bool
-    visits_total: int = 0
-    visits_done: int = 0
-    entered: int = 0
-    on_time: int = 0
-    overdue: int = 0
-    fu_open: int = 0
-    fu_closed: int = 0
-    fu_overdue: int = 0
-
-    @property
-    def due(self) -> int:
-        return self.entered + self.overdue
-
-    @property
-    def on_time_rate(self) -> Decimal | None:
-        return ratio(self.on_time, self.due)
 
 
 @dataclass
