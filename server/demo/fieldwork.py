@@ -170,7 +170,7 @@ def load_demo_fieldwork(task: Task) -> dict[str, int]:
             obj = db.session.get(InspectedObject, visit.object_id)
             if obj.business_peak is None and i % 2 == 0:
                 obj.business_peak = FUEL_PEAK
-            start, end = WINDOWS[i % len(WINDOWS)]
+            start, end = WINDOWS[i % 3]  # the route of the day in time order
             schedules.set_schedule(leaders[team.id], visit, scheduled_on=days[min(i // 3, len(days) - 1)],
                                    window_start=start, window_end=end, route_order=i % 3 + 1,
                                    note="避开早晚加油高峰" if i % 2 == 0 else None)
