@@ -69,7 +69,13 @@ def _import_command(kind: str):
         raise SystemExit(run_import(kind, path, valid_only))
 
     command.__doc__ = (f"Import {kind} from a CSV (UTF-8 / GB18030) or XLSX file; upsert by "
-                       f"{'credit code' if kind == 'objects' else 'certificate number'}.")
+                       f"{'credit code' if kind == 'objects' else 'certificate number'}. "
+                       "The first row holds the column names, as in an export; columns the file "
+                       "does not have are left unchanged.")
+    if kind == "objects":
+        command.__doc__ += (" Required: 统一社会信用代码, 名称, 类型. Optional, among others: "
+                            "经营高峰时段 (business peak hours, e.g. 11:00-13:30，17:00-20:00; "
+                            "an empty cell clears them).")
     return command
 
 

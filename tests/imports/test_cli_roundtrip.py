@@ -61,7 +61,8 @@ def test_export_refuses_other_extensions(runner, tmp_path):
 
 @pytest.mark.parametrize("ext", ["csv", "xlsx"])
 def test_exported_objects_import_back_unchanged(departments, runner, write_file, tmp_path, ext):
-    rows = [object_row(1), object_row(2, 监管部门="武陟县市场监督管理局；武陟县商务局", 信用风险分类=""),
+    rows = [object_row(1, 经营高峰时段="11:00-13:30，17:00-20:00"),
+            object_row(2, 监管部门="武陟县市场监督管理局；武陟县商务局", 信用风险分类=""),
             object_row(3, 统一社会信用代码="", 名称="=cmd|' /C calc'!A0", 成立日期="", 类型="项目"),
             object_row(4, 名称="-负号开头", 经营异常名录="是", 投诉举报次数="12")]
     assert runner.invoke(args=["objects", "import", write_file("o.csv", csv_bytes(rows))]).exit_code == 0
@@ -73,6 +74,8 @@ def test_exported_objects_import_back_unchanged(departments, runner, write_file,
     assert "created 0, updated 0, unchanged 4" in result.output
     assert db.session.execute(select(InspectedObject.name).where(InspectedObject.name.like("=%"))).scalar_one() \
         == "=cmd|' /C calc'!A0"
+    assert sorted(db.session.execute(select(InspectedObject.business_peak)).scalars(), key=str) \
+        == ["11:00-13:30，17:00-20:00", None, None, None]
 
 
 @pytest.mark.parametrize("ext", ["csv", "xlsx"])
