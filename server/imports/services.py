@@ -801,6 +801,11 @@ class ObjectImporter(_Importer):
             sets = ", ".join(f"{OBJECT_DB_COLUMNS[i]} = {ph}" for i in present)
             conn.exec_driver_sql(f"UPDATE inspected_objects SET version = version + 1, updated_at = {ph}, {sets} "
                                  f"WHERE id = {ph}", updates)
+            # the phones show an object's registration data (name, address, business peak…) with its
+            # visits: stamp those visits so the next pull brings the change (as an ORM update does,
+            # server/sync/changes.py); a registry import touches no mapper events
+            conn.exec_driver_sql(f"UPDATE visits SET changed_at = {ph} WHERE object_id = {ph}",
+                                 [(now, u[-1]) for u in updates])
         if dept_removes:
             conn.exec_driver_sql(f"DELETE FROM object_departments WHERE object_id = {ph} AND department_id = {ph}",
                                  dept_removes)
