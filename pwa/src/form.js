@@ -97,6 +97,38 @@ function latestServerUuid(visit, deptId) {
   return list.length ? list.reduce((a, b) => ((b.version || 0) > (a.version || 0) ? b : a)).uuid : null;
 }
 
+/**
+ * The returned version as the server sent it (`review.returned_record`, only to members who may write
+ * the section), shaped like a local record, when this phone has no copy of it (logged out and wiped,
+ * or another member of the department corrects it on another phone) or only an older one; else null.
+ */
+export function serverReturnedCopy(visit, deptId, localRecords, rv) {
+  if (!rv?.open) return null;
+  const ret = (visit?.sections || []).find((x) => x.department_id === deptId)?.review?.returned_record;
+  if (!ret?.content) return null;
+  const have = localRecords.some((r) => r.department_id === deptId && (r.uuid === ret.uuid
+    || (r.status === 'synced' && (r.receipt?.version ?? -1) >= ret.version)));
+  if (have) return null;
+  return { uuid: ret.uuid, visit_id: visit.id, department_id: deptId, content: ret.content, photos: [...(ret.photos || [])],
+    finished: true, status: 'synced', receipt: null, base_version: ret.version, server_version: ret.version,
+    from_server: true };
+}
+
+/**
+ * A new draft version of a locked record (`rec`, a local record or the server's returned copy). Signatures
+ * attest the content they were given on: the business's handwritten signature and every inspector's
+ * signature are cleared and must be given again; everything else is kept.
+ */
+function newVersionDraft(rec, visit, { base, fromServer }) {
+  const draft = { uuid: crypto.randomUUID(), visit_id: rec.visit_id, department_id: rec.department_id,
+    parent_uuid: rec.uuid, base_version: base, base_from_server: fromServer || undefined,
+    content: upgradeContent(structuredClone(rec.content), visit), photos: [...(rec.photos || [])], finished: false,
+    created_at: new Date().toISOString() };
+  draft.content.inspectors = {};
+  draft.content.business = { ...draft.content.business, signature: null };
+  return draft;
+}
+
 /** A reference option's label in the UI language (the server may send `label_en`). */
 function optLabel(o) { return getLang() === 'en' && o.label_en ? o.label_en : t(o.label); }
 
@@ -211,6 +243,9 @@ export async function renderForm(main, visitId, opts) {
   let draft = mine.find((r) => r.status === 'draft');
   const latest = mine.filter((r) => r.status !== 'superseded').pop() || mine[mine.length - 1];
   const rv = sectionReview(visit, deptId, mine);
+  // returned, and this phone has no copy of the returned version: correct it from the server's copy
+  const serverCopy = draft ? null : serverReturnedCopy(visit, deptId, mine, rv);
+  if (serverCopy) { renderLocked(main, visit, section, serverCopy, { header, back, afterSave, rv }); return; }
   if (!draft && latest) { renderLocked(main, visit, section, latest, { header, back, afterSave, rv }); return; }
   if (!draft && rv.locked) {
     // consolidated or accepted, and nothing of it on this phone: nothing to edit here
@@ -253,6 +288,7 @@ function renderLocked(main, visit, section, rec, { header, back, rv }) {
   const c = rec.content;
   const statusText = { queued: t('已完成，待同步'), synced: t('已同步'), conflict: t('需处理：版本冲突'),
     attention: t('需处理'), superseded: t('已由更正后的版本取代') }[rec.status] || rec.status;
+  const fromServer = !!rec.from_server;
   const results = resultOptions(visit);
   const methods = methodOptions(visit);
   const fieldMsgs = Object.values(rec.error_fields || {});
@@ -269,6 +305,8 @@ function renderLocked(main, visit, section, rec, { header, back, rv }) {
       h('h2', section.department),
       reviewBanner(rv),
       h(`p.badge.${rec.status === 'synced' ? 'ok' : rec.status === 'queued' ? 'warn' : 'danger'}#record-status`, statusText),
+      fromServer ? h('p.hint#server-copy', t('本机没有这份记录：以下是服务器保存的第 {v} 版（被退回的版本）。修改时以它为底稿，已录入的内容不必重新填写。',
+        { v: rec.server_version })) : null,
       rec.error ? h('p.error#record-error', { role: 'alert' }, rec.error) : null,
       fieldMsgs.length ? h('ul.error#record-error-fields', fieldMsgs.map((m) => h('li', String(m)))) : null,
       refused ? h('p.hint', t('服务器没有接收这份记录，它仍保存在本机。请点“修改后重新发送”，按提示更正后再完成。')) : null,
@@ -290,18 +328,13 @@ function renderLocked(main, visit, section, rec, { header, back, rv }) {
         : h('p.hint', t('记录已锁定。修改会生成新的版本，原版本保留。')),
       readOnly ? null : h(`button.${refused || reopen ? 'primary' : 'secondary'}#new-version`, { type: 'button', onclick: async () => {
         // a returned section is corrected on top of the server's current version
-        const base = reopen ? Math.max(rec.receipt?.version ?? 0, serverVersion(visit, rec.department_id))
+        const base = reopen ? Math.max(rec.receipt?.version ?? 0, rec.server_version ?? 0, serverVersion(visit, rec.department_id))
           : rec.receipt?.version ?? rec.base_version;
-        const draft = { uuid: crypto.randomUUID(), visit_id: rec.visit_id, department_id: rec.department_id,
-          parent_uuid: rec.uuid, base_version: base, base_from_server: reopen || undefined,
-          content: upgradeContent(structuredClone(rec.content), visit), photos: [...(rec.photos || [])], finished: false,
-          created_at: new Date().toISOString() };
+        const draft = newVersionDraft(rec, visit, { base, fromServer: reopen });
         if (refused) {
           draft.server_errors = serverFieldErrors(rec.error_fields);
           draft.server_message = rec.error || null;
         }
-        draft.content.inspectors = {};
-        draft.content.business = { ...draft.content.business, signature: null };
         await db.saveDraft(draft);
         window.dispatchEvent(new HashChangeEvent('hashchange'));
       } }, refused ? t('修改后重新发送') : reopen ? t('按审核意见修改') : t('修改（生成新版本）'))));
@@ -594,7 +627,8 @@ class FormView {
       const li = h('li', { dataset: { sha256: p.sha256 } }, h('span.hint', `${p.sha256.slice(0, 12)}… · ${fmtTime(p.captured_at)}`,
         p.gps ? ` · ±${Math.round(p.gps.accuracy_m)}m` : ''));
       db.getPhoto(p.sha256).then((ph) => {
-        if (!ph) return;
+        // a photo of a returned version this phone never had: it is on the server (shown from there)
+        if (!ph) { li.prepend(h('img', { src: `/api/photos/${p.sha256}/thumb`, alt: t('照片'), width: 96, height: 96 })); return; }
         const u = URL.createObjectURL(ph.blob);
         urls.push(u);
         li.prepend(h('img', { src: u, alt: t('照片'), width: 96, height: 96 }));

@@ -140,4 +140,6 @@ export default {
   '按审核意见修改': 'Correct as the reviewer asks',
   '请同时填写开始和结束时间，或都不填。': 'Fill in both the start and the end time, or neither.',
   '结果录入截止：实地检查后按 20 个工作日计算': 'Results due: 20 working days after the visit',
+  '本机没有这份记录：以下是服务器保存的第 {v} 版（被退回的版本）。修改时以它为底稿，已录入的内容不必重新填写。':
+    'This phone has no copy of this record: below is version {v} as stored on the server (the returned version). Your correction starts from it; nothing entered needs typing again.',
 };

@@ -26,10 +26,22 @@ class StopRun extends Error {
   constructor(reason, cause) { super(reason); this.reason = reason; this.cause = cause; }
 }
 
-/** Upload one photo from where the server stopped. Returns when the server has all of it. */
+const PHOTO_MISSING = { error: { code: 'photo_missing_on_device',
+  message: '本机找不到该照片，服务器上也没有。请删除该照片或重新拍摄后再完成。' } };
+
+/** Upload one photo from where the server stopped. Returns when the server has all of it.
+ * A photo without a local blob — one of a returned version this phone never had, corrected from the
+ * server's copy — is fine when the server already holds all of it (HEAD: Upload-Complete 1): there are
+ * no bytes to send, and the receipt says `stored: true`. Otherwise the record is parked as 需处理. */
 export async function uploadPhoto(sha256) {
   const photo = await db.getPhoto(sha256);
-  if (!photo) throw new ApiError(422, { error: { code: 'photo_missing_on_device', message: '本机找不到该照片。' } });
+  if (!photo) {
+    const head = await request('HEAD', `/api/photos/${sha256}`, { raw: true });
+    if (head.status === 200 && head.headers.get('Upload-Complete') === '1') return;
+    if (head.status === 401) throw new ApiError(401, null);
+    if (head.status !== 200 && head.status !== 404) throw new ApiError(head.status, null);
+    throw new ApiError(422, PHOTO_MISSING);
+  }
   if (photo.uploaded) return;
   const total = photo.blob.size;
   let offset = 0;

@@ -121,6 +121,17 @@ class SectionItemSchema(Schema):
     template = fields.Nested(TemplateSchema, allow_none=True, required=True)
 
 
+class ReturnedRecordSchema(Schema):
+    """The version the reviewer returned, so that a phone without it corrects it from its content."""
+
+    uuid = fields.String(required=True)
+    version = fields.Integer(required=True, metadata={"description": "the returned server version"})
+    content = fields.Dict(keys=fields.String(), required=True, metadata={
+        "description": "the record's content as stored (docs/field-record.md, FieldRecord)"})
+    photos = fields.List(fields.String(), required=True, metadata={
+        "description": "SHA-256 of the referenced photos (already on the server: not uploaded again)"})
+
+
 class SectionReviewSchema(Schema):
     """The department's review of its consolidated section (table section_results)."""
 
@@ -130,6 +141,10 @@ class SectionReviewSchema(Schema):
     comment = fields.String(allow_none=True, required=True, metadata={"description": "the reviewer's comment"})
     decided_at = fields.DateTime(allow_none=True, required=True)
     version = fields.Integer(allow_none=True, metadata={"description": "the server version that was consolidated/reviewed"})
+    returned_record = fields.Nested(ReturnedRecordSchema, allow_none=True, metadata={
+        "description": "only when status = returned: the returned version's content for a member who may "
+                       "write this section (谁检查、谁录入, or the leading department under 谁主导、谁填报); "
+                       "null for everyone else; absent for the other statuses"})
 
 
 class SectionSchema(Schema):

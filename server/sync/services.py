@@ -18,6 +18,7 @@ from ..fieldwork.models import RecordStatus
 from ..fieldwork.services import records_of_visits
 from ..planning.models import TaskStatus
 from ..review.models import ResultStatus, SectionResult
+from ..rules import services as rules_services
 from ..teams.access import inspector_of
 from ..visits.models import VisitStatus
 from ..visits.services import AssignedVisit, log_assignments_view, visits_for_user
@@ -65,11 +66,38 @@ def _section_results(visit_ids: list[int]) -> dict[tuple[int, int], SectionResul
         db.select(SectionResult).where(SectionResult.visit_id.in_(visit_ids))).scalars()}
 
 
-def _review(result: SectionResult | None, version: int | None) -> dict[str, Any] | None:
+def _review(result: SectionResult | None, version: int | None,
+            returned_record: dict[str, Any] | None = None) -> dict[str, Any] | None:
     if result is None:
         return None
-    return {"status": result.status.value, "comment": result.review_comment, "decided_at": result.reviewed_at,
-            "version": version}
+    out = {"status": result.status.value, "comment": result.review_comment, "decided_at": result.reviewed_at,
+           "version": version}
+    if result.status is ResultStatus.RETURNED:
+        out["returned_record"] = returned_record
+    return out
+
+
+def _writer_departments(a: AssignedVisit, inspector_id: int | None, lead_entry: bool) -> set[int]:
+    """The departments whose section the inspector may write on this visit, as
+    ``fieldwork.services.check_can_write`` decides (minus the recusal check, which only stops the
+    write): an active member writes the section of the department they represent, or, under the
+    rule 谁主导、谁填报 (``results_entry`` = lead department), a member of the leading department
+    writes every section and the others none."""
+    if inspector_id is None:
+        return set()
+    mine = {d.id for m, _i, d in a.members if m.inspector_id == inspector_id}
+    if not mine:
+        return set()
+    if lead_entry:
+        return {ai.department.id for ai in a.items} if a.task.initiating_department_id in mine else set()
+    return mine
+
+
+def _returned_record(row) -> dict[str, Any] | None:
+    """The content of the version a reviewer returned, for the phone to correct it from."""
+    if row is None:
+        return None
+    return {"uuid": row.uuid, "version": row.version, "content": row.content, "photos": list(row.photos or [])}
 
 
 def _hhmm(value) -> str | None:
@@ -95,29 +123,40 @@ def _result_due(visit) -> dict[str, Any] | None:
     return {"date": visit.result_due, "provisional": bool(visit.result_due_provisional), "reason": reason}
 
 
-def visit_payloads(visits: list[AssignedVisit]) -> list[dict[str, Any]]:
+def visit_payloads(visits: list[AssignedVisit], inspector_id: int | None = None) -> list[dict[str, Any]]:
     """Return the payload of each visit (see ``VisitPayloadSchema``): task, team, the object's
     pre-check information (never the risk class), each department's checklists with their questions,
-    and the records the server already holds."""
+    and the records the server already holds.
+
+    A returned section carries the returned version's content (``review.returned_record``) only
+    for ``inspector_id`` when they may write that section (``_writer_departments``); null for
+    everyone else. The content comes from the rows already read for ``records`` (no extra query)."""
     questions = _questions({ai.template.id for a in visits for ai in a.items if ai.template})
     records = records_of_visits([a.visit.id for a in visits])
     reviews = _section_results([a.visit.id for a in visits])
-    version_of = {r.id: r.version for rows in records.values() for r in rows}
+    row_of = {r.id: r for rows in records.values() for r in rows}
+    version_of = {r.id: r.version for r in row_of.values()}
     # the versions a reviewer returned, with the comment: shown on the phone as "审核退回"
     returned = {r.record_id: r.review_comment for r in reviews.values() if r.status is ResultStatus.RETURNED}
+    lead_entry = bool(returned) and inspector_id is not None and (
+        rules_services.get_rules().results_entry == rules_services.RESULTS_BY_LEAD_DEPARTMENT)
     # reference data of the record (docs/field-record.md): the same for every visit of this pull
     results = [o.payload() for o in reference.result_options()] if visits else []
     methods, follow_ups = reference.method_options(), reference.follow_up_options()
     out = []
     for a in visits:
         leader = a.leader
+        writable = _writer_departments(a, inspector_id, lead_entry) if returned else set()
         sections: dict[int, dict[str, Any]] = {}
         for ai in a.items:
             if ai.department.id not in sections:
                 result = reviews.get((a.visit.id, ai.department.id))
+                content = None
+                if result is not None and result.status is ResultStatus.RETURNED and ai.department.id in writable:
+                    content = _returned_record(row_of.get(result.record_id))
                 sections[ai.department.id] = {
                     "department_id": ai.department.id, "department": ai.department.name, "items": [],
-                    "review": _review(result, version_of.get(result.record_id) if result else None)}
+                    "review": _review(result, version_of.get(result.record_id) if result else None, content)}
             section = sections[ai.department.id]
             tpl = ai.template
             section["items"].append({
@@ -190,7 +229,8 @@ def pull(user, raw_cursor: str | None) -> dict[str, Any]:
     confidential view."""
     started = utcnow()  # before reading: anything committed later has a later stamp or is re-read
     previous = cursor_mod.decode(raw_cursor, user.id)
-    assigned = _assigned(user) if inspector_of(user) is not None else []
+    inspector = inspector_of(user)
+    assigned = _assigned(user) if inspector is not None else []
     visible = {a.visit.id for a in assigned}
     if previous is None:
         changed, withdrawn = assigned, []
@@ -202,4 +242,5 @@ def pull(user, raw_cursor: str | None) -> dict[str, Any]:
                                    seq=(previous.seq + 1) if previous else 1, ids=frozenset(visible))
     _log_view(user, changed)
     return {"cursor": cursor_mod.encode(new_cursor), "full": previous is None,
-            "visits": visit_payloads(changed), "withdrawn": withdrawn}
+            "visits": visit_payloads(changed, inspector.id if inspector is not None else None),
+            "withdrawn": withdrawn}

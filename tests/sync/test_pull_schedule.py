@@ -105,6 +105,8 @@ def test_a_returned_section_carries_the_comment_and_flags_the_returned_version(f
     assert v["stage"] == "returned"
     sec_a = next(s for s in v["sections"] if s["department_id"] == field.a.id)
     sec_b = next(s for s in v["sections"] if s["department_id"] == field.b.id)
+    # the returned content for the department's member: tests/sync/test_pull_returned_content.py
+    assert sec_a["review"].pop("returned_record")["version"] == 1
     assert sec_a["review"] == {"status": "returned", "comment": "请补充许可证编号，并重新签字。",
                                "decided_at": "2026-12-10T02:00:00+00:00", "version": 1}
     assert sec_b["review"] is None  # b's section was not consolidated
