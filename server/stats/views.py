@@ -66,15 +66,22 @@ def _raw() -> dict[str, str]:
     return {k: (request.args.get(k) or "").strip() for k in ("year", "department", "task", "from", "to")}
 
 
+def _filters():
+    """The request's filters, or the page with the errors beside the form (nothing computed)."""
+    _require_access()
+    try:
+        return services.parse_filters(request.args, current_user), None
+    except StatsInputError as err:
+        return None, _render(_raw(), errors=err.errors, status=err.status)
+
+
 @bp.get("/stats")
 @login_required
 def index():
     """The statistics for the chosen year, department, task and visit dates."""
-    _require_access()
-    try:
-        filters = services.parse_filters(request.args, current_user)
-    except StatsInputError as err:
-        return _render(_raw(), errors=err.errors, status=err.status)
+    filters, refused = _filters()
+    if refused is not None:
+        return refused
     stats = services.compute(filters, current_user)
     raw = _raw()
     raw["year"] = str(filters.year)
@@ -87,11 +94,9 @@ def index():
 @login_required
 def export():
     """The same figures as a workbook: one sheet per table, the filters on the first sheet."""
-    _require_access()
-    try:
-        filters = services.parse_filters(request.args, current_user)
-    except StatsInputError as err:
-        return _render(_raw(), errors=err.errors, status=err.status)
+    filters, refused = _filters()
+    if refused is not None:
+        return refused
     stats = services.compute(filters, current_user)
     data = workbook(stats)
     name = f"spotcheck-stats-{filters.year}.xlsx"
