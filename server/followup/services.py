@@ -29,6 +29,8 @@ from sqlalchemy import and_, exists, false, func, or_, select, true
 from ..audit.services import record
 from ..auth.roles import Role
 from ..core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from ..core.forms import optional_date as _date_or_none
+from ..core.forms import text as _text
 from ..core.models import utcnow
 from ..extensions import db
 from ..org.models import Department
@@ -237,10 +239,6 @@ def _on_calendar_changed(sender: Any = None, **kwargs: Any) -> None:
 # -- writes ---------------------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    return str(value or "").strip()
-
-
 def _state(fu: FollowUp) -> dict[str, Any]:
     """What the audit keeps (no object name, no matter text: the lists stay confidential)."""
     return {"section_result_id": fu.section_result_id, "kind": fu.kind.value, "status": fu.status.value,
@@ -371,15 +369,6 @@ def progress(user: Any, fu: FollowUp, note: Any, status: FollowUpStatus = Follow
     return fu
 
 
-def _parse_date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(_text(value))
-    except ValueError:
-        return None
-
-
 def close(user: Any, fu: FollowUp, done_on: Any, reference: Any, outcome: Any) -> FollowUp:
     """Close a follow-up: done on ``done_on`` with the outcome (and a reference); flush only. Closing an
     abnormal-list entry marks the object as listed (an audited change of the object)."""
@@ -387,7 +376,7 @@ def close(user: Any, fu: FollowUp, done_on: Any, reference: Any, outcome: Any) -
         raise Forbidden("not_your_follow_up", _("只有负责办理的部门（检查结果所属部门）可以办结。"))
     _refuse_closed(fu)
     errors: dict[str, str] = {}
-    day = _parse_date(done_on)
+    day = _date_or_none(done_on)
     sr = db.session.get(SectionResult, fu.section_result_id)
     start = result_date(sr) if sr is not None else None
     today = beijing_today()

@@ -22,6 +22,9 @@ from sqlalchemy import func, or_, select
 from ..audit.services import diff, record, snapshot
 from ..auth.roles import Role
 from ..core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from ..core.forms import optional_date as _date_or_none
+from ..core.forms import optional_int as _int_or_none
+from ..core.forms import text as _text
 from ..core.models import utcnow
 from ..extensions import db
 from ..org.models import Department, Kind, Level
@@ -79,26 +82,6 @@ SCOPE_FLAGS = tuple(SCOPE_FLAG_LABELS)
 
 
 # -- small parsers ---------------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    return str(value if value is not None else "").strip()
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(_text(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _date_or_none(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(_text(value))
-    except ValueError:
-        return None
 
 
 def _list(value: Any) -> list[str]:

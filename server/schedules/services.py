@@ -34,6 +34,7 @@ from ..audit.services import record
 from ..core.errors import Conflict, DomainError, Forbidden, NotFound
 from ..core.models import utcnow
 from ..extensions import db
+from ..fieldwork import services as field_services
 from ..planning.models import Task, TaskStatus
 from ..registry.models import Inspector
 from ..registry.validation import parse_business_peak
@@ -73,11 +74,8 @@ def _invalid(fields: dict[str, str]) -> DomainError:
 # -- reading ---------------------------------------------------------------------------------------
 
 
-def get_visit(visit_id: int) -> Visit:
-    visit = db.session.get(Visit, visit_id)
-    if visit is None:
-        raise NotFound("visit_not_found", _("找不到该检查安排。"))
-    return visit
+#: the visit or 404 ``visit_not_found``: the field record's lookup, one message for the app and the pages
+get_visit = field_services.get_visit
 
 
 def get_team(team_id: int) -> Team:
