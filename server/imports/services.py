@@ -40,6 +40,7 @@ from sqlalchemy import Select, bindparam, delete, func, insert, select, text, up
 from ..audit.services import Change, record, record_many, set_actor
 from ..core.errors import DomainError, NotFound
 from ..core.models import utcnow
+from ..core.xlsx import is_formula_text
 from ..extensions import db
 from ..org.models import Department
 from ..registry import codes
@@ -1006,7 +1007,7 @@ def write_table(fh: IO[bytes], fmt: str, headers: Iterable[str], records: Iterab
         ws.append(list(headers))
 
         def cell(v: Any) -> Any:
-            if isinstance(v, str) and v[:1] == "=":
+            if is_formula_text(v):
                 # stored as a text cell, never as a formula
                 c = WriteOnlyCell(ws, value=v)
                 c.data_type = "s"

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..core.xlsx import defuse_formulas
 from . import services
 from .services import StatsInputError
 
@@ -128,6 +129,7 @@ def _sheet(wb, title: str, headers: list[str], rows: list[list[Any]], percent_co
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
         ws.append([_num(v) for v in row])
+        defuse_formulas(ws[ws.max_row])  # names and labels typed by users stay text
     for col in percent_cols:
         for (cell,) in ws.iter_rows(min_row=2, min_col=col + 1, max_col=col + 1):
             cell.number_format = PCT
@@ -152,6 +154,7 @@ def workbook(stats: services.Stats) -> bytes:
     ws.append([_("统计日期"), stats.today.isoformat()])
     for label, value in stats.filters.describe():
         ws.append([label, value])
+        defuse_formulas(ws[ws.max_row])
     ws.append([])
     t = stats.totals
     start = ws.max_row + 1

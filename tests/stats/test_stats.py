@@ -319,3 +319,15 @@ def test_english_page_renders(client, world):
     login(client, "joint")
     resp = client.get("/stats?year=2026", headers={"Accept-Language": "en"})
     assert resp.status_code == 200
+
+
+def test_xlsx_keeps_a_name_that_looks_like_a_formula_as_text(client, world):
+    """A task name typed as "=HYPERLINK(…)" must not become a formula in the export."""
+    world.t1.name = '=HYPERLINK("http://example.invalid","点击")'
+    db.session.commit()
+    login(client, "joint")
+    resp = client.get(f"/stats.xlsx?year=2026&department={world.a.id}")
+    assert resp.status_code == 200
+    ws = load_workbook(BytesIO(resp.data))["各任务"]
+    cell = next(row[1] for row in ws.iter_rows(min_row=2) if row[0].value == "T-2026-001")
+    assert cell.value == world.t1.name and cell.data_type == "s"
