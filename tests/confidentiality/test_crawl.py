@@ -6,12 +6,12 @@ is not vacuous), and every answer to a logged-in user is ``Cache-Control: no-sto
 from __future__ import annotations
 
 import itertools
-import json
 import re
 
 from sqlalchemy import select
 
 from tests.confidentiality.conftest import ROLES
+from tests.response_text import body_text as _body
 
 #: rules never crawled: static files only
 SKIPPED_ENDPOINTS = {"static", "draws.static", "imports.static", "fieldapp.asset"}
@@ -100,26 +100,6 @@ def _urls(app, w):
     urls += [("teams.replacement_queue", "/replacements?show=all"), ("teams.filing_queue", "/filings?show=all"),
              ("planning.list_tasks", "/tasks/?q=武陟"), ("teams.department_declarations", "/declarations?show=all")]
     return urls, skipped
-
-
-def _body(resp) -> str:
-    if resp.is_json:
-        return json.dumps(resp.get_json(silent=True), ensure_ascii=False)
-    if resp.mimetype == "application/pdf":  # the printed documents: search the text they carry
-        import io
-
-        import pypdf
-
-        return "\n".join(p.extract_text() or "" for p in pypdf.PdfReader(io.BytesIO(resp.data)).pages)
-    if resp.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":  # exports
-        import io
-
-        from openpyxl import load_workbook
-
-        book = load_workbook(io.BytesIO(resp.data), read_only=True)
-        return "\n".join(str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True)
-                         for v in row if v is not None)
-    return resp.get_data(as_text=True)
 
 
 def _forbidden_for(w, role, endpoint):

@@ -31,7 +31,7 @@ from server.planning.models import TaskStatus
 from server.registry.models import Inspector
 from server.teams.models import Team, TeamMember
 from server.visits.models import Visit
-from tests.confidentiality.test_crawl import _body
+from tests.response_text import body_text
 
 HEX64 = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])")
 #: route arguments we can fill in; routes with any other argument are skipped
@@ -141,7 +141,7 @@ def _collect(client, urls: list[str]) -> tuple[set[str], dict[str, int]]:
     for url in urls:
         resp = client.get(url)
         statuses[url] = resp.status_code
-        values.update(HEX64.findall(_body(resp)))  # PDFs and XLSX exports by their text
+        values.update(HEX64.findall(body_text(resp)))  # PDFs and XLSX exports by their text
     return values, statuses
 
 
