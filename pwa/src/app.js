@@ -5,12 +5,9 @@ import './style.css';
 import * as api from './api.js';
 import * as db from './db.js';
 import { clear, fmtBytes, fmtTime, h } from './dom.js';
-import {
-  OBJECT_TYPE_LABELS, REGISTRATION_LABELS, REVIEW_LABELS, STAGE_BADGE, STAGE_LABELS, VISIT_STATES, overlapsPeak,
-  serverSchedule,
-} from './domain.js';
-import { closeForm, formIsOpen, myDepartment, renderForm, sectionReview } from './form.js';
-import { dueLine, lockReason, scheduleEditorOpen, screenAgenda } from './schedule.js';
+import { OBJECT_TYPE_LABELS, REGISTRATION_LABELS, VISIT_STATES, overlapsPeak, scheduleOf } from './domain.js';
+import { closeForm, formIsOpen, myDepartment, renderForm, reviewBox, sectionReview } from './form.js';
+import { dueLine, localEditNote, lockReason, scheduleEditorOpen, screenAgenda, stageBadge } from './schedule.js';
 import { getLang, setLang, t } from './i18n.js';
 import { nextDelay, runSync } from './outbox.js';
 
@@ -216,22 +213,23 @@ function tabs(active) {
   return h('nav.tabs', { 'aria-label': t('视图') }, tab('list', '#/', t('检查任务')), tab('agenda', '#/agenda', t('日程')));
 }
 
-function visitDate(v) {
-  return serverSchedule(v).scheduled_on || v.task?.period_start || '';
+/** The day a visit is listed under: the leader's pending schedule edit (`pending`) wins. */
+function visitDate(v, pending) {
+  return scheduleOf(v, pending.get(v.id)).scheduled_on || v.task?.period_start || '';
 }
 
 async function screenList(current) {
   const s = await session();
-  const [visits, records] = await Promise.all([db.listVisits(), db.allRecords()]);
+  const [visits, records, pending] = await Promise.all([db.listVisits(), db.allRecords(), db.pendingSchedules()]);
   const byVisit = new Map();
   for (const r of records.sort((a, b) => (a.saved_at < b.saved_at ? -1 : 1))) {
     if (!byVisit.has(r.visit_id)) byVisit.set(r.visit_id, []);
     byVisit.get(r.visit_id).push(r);
   }
-  visits.sort((a, b) => (visitDate(a) + a.object?.name).localeCompare(visitDate(b) + b.object?.name));
+  visits.sort((a, b) => (visitDate(a, pending) + a.object?.name).localeCompare(visitDate(b, pending) + b.object?.name));
   const groups = new Map();
   for (const v of visits) {
-    const d = visitDate(v);
+    const d = visitDate(v, pending);
     if (!groups.has(d)) groups.set(d, []);
     groups.get(d).push(v);
   }
@@ -249,8 +247,7 @@ async function screenList(current) {
         h('span.name', v.object?.name || `#${v.id}`),
         h('span.sub', v.object?.address || '', v.withdrawn ? ` · ${t('已撤回')}` : ''),
         why ? h('span.sub.error.attention-reason', why) : null,
-        v.result_due?.date ? h('span.sub.due-short', { dataset: { due: v.result_due.date } },
-          t('结果录入截止 {date}', { date: v.result_due.date }), v.result_due.provisional ? `（${t('暂定')}）` : '') : null,
+        dueLine(v, undefined, { short: true }),
         h(`span.badge.${STATE_BADGE[state] || 'plain'}`, { dataset: { state } }, t(VISIT_STATES[state]))));
     })));
   }
@@ -270,7 +267,8 @@ function previousResult(r) {
 }
 
 async function screenVisit(id, current) {
-  const [v, s, records] = await Promise.all([db.getVisit(id), session(), db.recordsForVisit(id)]);
+  const [v, s, records, pending] = await Promise.all([db.getVisit(id), session(), db.recordsForVisit(id),
+    db.pendingSchedules()]);
   if (!current()) return;
   if (!v) { clear(main, header(t('检查对象'), '#/'), h('p.card', t('本机没有这个检查对象。'))); return; }
   const o = v.object || {};
@@ -288,7 +286,7 @@ async function screenVisit(id, current) {
       (o.previous_results || []).length
         ? h('ul.plain', o.previous_results.map((r) => h('li', previousResult(r))))
         : h('p.hint', t('无'))),
-    scheduleCard(v, s),
+    scheduleCard(v, s, pending.get(v.id)),
     h('section.card', h('h2', t('任务')),
       h('dl.props', prop(t('任务'), v.task?.name), prop(t('编号'), v.task?.code),
         prop(t('执行时间'), `${v.task?.period_start || ''} — ${v.task?.period_end || ''}`),
@@ -304,11 +302,11 @@ async function screenVisit(id, current) {
         const rv = sectionReview(v, sec.department_id, local);
         return h('div.section', { dataset: { departmentId: sec.department_id, review: sec.review?.status || '' } },
           h('h3', sec.department),
-          reviewBox(rv),
+          reviewBox(rv, { hint: t('请打开本部门记录，按审核意见修改后重新完成；新版本会同步到服务器，由组长重新汇总。') }),
           h('ul.plain', sec.items.map((it) => h('li', it.name))),
           server.length ? h('ul.plain.server-records', server.map((r) => h('li', { dataset: { status: r.status } },
             `v${r.version ?? '—'} · `, r.status === 'conflict' ? h('strong.error', t('冲突版本，待组长处理')) : t('已存服务器'),
-            r.late ? ` · ${t('迟交')}` : '', r.attention?.message ? h('span.error', ` · ${r.attention.message}`) : null))) : null,
+            r.late ? ` · ${t('迟交')}` : '', r.attention?.message && r.attention.code !== 'returned' ? h('span.error', ` · ${r.attention.message}`) : null))) : null,
           conflict ? h('p.error.conflict', { role: 'alert' }, t('需处理'), '：', conflict.error || t('与其他设备的版本冲突，已交组长处理。')) : null,
           sec.department_id === myDept
             ? h('a.button#open-form', { href: `#/visit/${v.id}/form` },
@@ -317,37 +315,22 @@ async function screenVisit(id, current) {
       })));
 }
 
-/** A section's review on the phone: 审核退回 with the comment (prominent), 已审核通过, 已汇总，待审核. */
-function reviewBox(rv) {
-  const r = rv.review;
-  if (!r) return null;
-  if (r.status === 'returned') {
-    return h(`div.card.review-returned${rv.open ? '.error' : ''}`, { role: rv.open ? 'alert' : null, dataset: { open: rv.open ? '1' : '0' } },
-      h('strong', t('审核退回')), r.decided_at ? h('span.hint', ` · ${fmtTime(r.decided_at)}`) : null,
-      h('p.review-comment', t('审核意见'), '：', r.comment || '—'),
-      h('p.hint', rv.open ? t('请打开本部门记录，按审核意见修改后重新完成；新版本会同步到服务器，由组长重新汇总。')
-        : t('已提交更正版本，待组长重新汇总。')));
-  }
-  return h(`p.badge.${r.status === 'pending_review' ? 'warn' : 'ok'}.review-status`, { dataset: { status: r.status } },
-    t(REVIEW_LABELS[r.status] || r.status));
-}
-
-/** The visit's schedule, stage and result deadline on its page. */
-function scheduleCard(v, s) {
-  const sc = serverSchedule(v);
+/** The visit's schedule (the leader's pending edit, if any, marked as such), stage and result deadline. */
+function scheduleCard(v, s, item) {
+  const sc = scheduleOf(v, item);
   const peak = v.object?.business_peak;
   const clash = peak && overlapsPeak(peak, sc.window_start, sc.window_end);
   const lock = lockReason(v, s);
-  return h('section.card#visit-schedule', h('h2', t('日程')),
+  return h('section.card#visit-schedule', { dataset: { local: item ? item.state : '' } }, h('h2', t('日程')),
     h('dl.props',
       prop(t('检查日期'), sc.scheduled_on || t('待安排')),
       prop(t('时间段'), sc.window_start || sc.window_end ? `${sc.window_start || '…'}–${sc.window_end || '…'}` : null),
       prop(t('路线顺序'), sc.route_order),
       prop(t('经营高峰'), peak),
       prop(t('备注'), sc.note)),
+    localEditNote(item, () => { renderSyncBar(); route(); }),
     clash ? h('p.warn.peak-clash', h('strong', `⚠ ${t('与经营高峰重叠')}`)) : null,
-    h('p', h(`span.badge.stage.${STAGE_BADGE[v.stage] || 'plain'}`, { dataset: { stage: v.stage || 'planned' } },
-      t(STAGE_LABELS[v.stage || 'planned'] || v.stage))),
+    h('p', stageBadge(v)),
     dueLine(v) || h('p.hint.due-pending', t('结果录入截止：实地检查后按 20 个工作日计算')),
     lock ? h('p.hint', lock) : h('a.button.secondary#edit-schedule', { href: '#/agenda' }, t('在日程中调整')));
 }
@@ -361,14 +344,17 @@ async function screenSettings(current) {
       h('dl.props', prop(t('已用'), fmtBytes(est.usage)), prop(t('可用配额'), fmtBytes(est.quota)),
         prop(t('持久存储'), est.persisted ? t('已获准（不会被浏览器自动清除）') : t('未获准'))),
       h('p', h('button.secondary#retry-parked', { type: 'button', onclick: async () => { await db.retryParked(); syncNow(); } },
-        t('重试需处理的记录')))),
+        t('重试需处理的记录或日程修改')))),
     h('section.card', h('h2', t('账号')),
       h('dl.props', prop(t('用户'), s?.user?.name || '—'), prop(t('会话到期'), fmtTime(s?.expires_at)),
         prop(t('待同步'), count), prop(t('设备编号'), dev), prop(t('版本'), APP_VERSION)),
       msg,
       h('button.danger#logout', { type: 'button', onclick: async () => {
-        if (await db.outboxCount()) {
-          msg.textContent = t('还有未同步的记录，不能退出登录。请先联网同步。');
+        const waiting = await db.outboxItems();
+        if (waiting.length) {
+          // the outbox also holds the leader's schedule edits: say so when there are some
+          msg.textContent = waiting.some((i) => i.kind === 'schedule')
+            ? t('还有未同步的记录或日程修改，不能退出登录。请先联网同步。') : t('还有未同步的记录，不能退出登录。请先联网同步。');
           msg.hidden = false;
           return;
         }

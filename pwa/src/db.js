@@ -81,9 +81,10 @@ export async function deviceId() {
 // -- visits -------------------------------------------------------------------------------------
 
 /** Store pulled visits. `full`: the server's list replaces ours (visits with local records stay,
- * flagged withdrawn, so no evidence is lost). `withdrawn`: ids no longer assigned to us. */
+ * flagged withdrawn, so no evidence is lost; their unsent schedule edits are dropped). `withdrawn`: ids
+ * no longer assigned to us. */
 export async function applyPull({ visits = [], withdrawn = [], full = false, cursor }) {
-  const tx = await rw(['visits', 'records', 'meta']);
+  const tx = await rw(['visits', 'records', 'outbox', 'meta']);
   const vs = tx.objectStore('visits');
   const seen = new Set(visits.map((v) => v.id));
   const withdrawnIds = new Set(withdrawn);
@@ -91,6 +92,14 @@ export async function applyPull({ visits = [], withdrawn = [], full = false, cur
     for (const id of await vs.getAllKeys()) if (!seen.has(id)) withdrawnIds.add(id);
   }
   for (const v of visits) await vs.put({ ...v, withdrawn: false });
+  // a schedule edit of a visit no longer ours has nothing to save: drop it (pending or refused),
+  // or it would stay in the outbox for good, out of sight and blocking the logout
+  if (withdrawnIds.size) {
+    const ob = tx.objectStore('outbox');
+    for (const item of await ob.getAll()) {
+      if (item.kind === 'schedule' && withdrawnIds.has(item.visit_id)) await ob.delete(item.seq);
+    }
+  }
   for (const id of withdrawnIds) {
     const old = await vs.get(id);
     if (!old) continue;
@@ -203,12 +212,16 @@ export async function settleOutboxItem(seq, uuid, receipt, status, message = nul
   await tx.done;
 }
 
-/** The server refused the item for good: keep it (evidence), park it and show the message. */
-export async function parkOutboxItem(seq, uuid, message, code, fields = null) {
+/** The server refused the item for good: keep it (evidence), park it as 需处理 with the server's message
+ * and field messages; a record's own status says so too (a schedule edit has no record). */
+export async function parkOutboxItem(seq, message, code, fields = null) {
   const tx = await rw(['records', 'outbox']);
   const item = await tx.objectStore('outbox').get(seq);
-  if (item) await tx.objectStore('outbox').put({ ...item, state: 'attention', last_error: message, error_code: code });
-  const rec = await tx.objectStore('records').get(uuid);
+  if (item) {
+    await tx.objectStore('outbox').put({ ...item, state: 'attention', last_error: message, error_code: code,
+      error_fields: fields });
+  }
+  const rec = item && (item.kind || 'record') === 'record' ? await tx.objectStore('records').get(item.uuid) : null;
   if (rec) {
     await tx.objectStore('records').put({ ...rec, status: 'attention', error: message, error_code: code,
       error_fields: fields });
@@ -270,14 +283,6 @@ export async function settleSchedule(seq, visitId, schedule) {
       scheduled_on: schedule.scheduled_on ?? null });
   }
   await tx.objectStore('outbox').delete(seq);
-  await tx.done;
-}
-
-/** The server refused a schedule (422/409/403): keep it, shown as 需处理 with the server's message. */
-export async function parkSchedule(seq, message, code, fields = null) {
-  const tx = await rw('outbox');
-  const item = await tx.store.get(seq);
-  if (item) await tx.store.put({ ...item, state: 'attention', last_error: message, error_code: code, error_fields: fields });
   await tx.done;
 }
 

@@ -170,6 +170,15 @@ export function serverSchedule(visit) {
     window_end: s.window_end ?? null, route_order: s.route_order ?? null, note: s.note ?? null };
 }
 
+/** The schedule to show and sort by: the leader's local (unsent or refused) edit `pendingItem` (the
+ * outbox item of kind 'schedule', if any) over the server's. */
+export function scheduleOf(visit, pendingItem) {
+  return pendingItem ? { ...serverSchedule(visit), ...pendingItem.body } : serverSchedule(visit);
+}
+
+/** Refusals of a schedule edit that no correction can fix (the schedule is locked, or not ours). */
+export const SCHEDULE_LOCKED_CODES = ['schedule_locked', 'not_team_leader'];
+
 /** Today's date in Beijing (YYYY-MM-DD): deadlines and "today" are Beijing dates. */
 export function beijingToday(now = new Date()) {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' })

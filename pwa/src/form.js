@@ -9,8 +9,8 @@ import SignaturePad from 'signature_pad';
 import * as db from './db.js';
 import { clear, fmtTime, h } from './dom.js';
 import {
-  BUSINESS_MODE_LABELS, CONTENT_SCHEMA, MEASURE_FORMS, MEASURES, NOTICE_LABELS, followUpOptions, methodOptions,
-  resultOptions, serverFieldErrors, upgradeContent,
+  BUSINESS_MODE_LABELS, CONTENT_SCHEMA, MEASURE_FORMS, MEASURES, NOTICE_LABELS, REVIEW_LABELS, followUpOptions,
+  methodOptions, resultOptions, serverFieldErrors, upgradeContent,
 } from './domain.js';
 import { getLang, t } from './i18n.js';
 import { currentPosition, processPhoto } from './photos.js';
@@ -64,8 +64,8 @@ export function referencedPhotos(c) {
 
 /**
  * The review of the department's section on the server (issue 8 §2), as the phone acts on it:
- * `{review, open, locked}`. `review` is the section's `review` {status, comment, decided_at, version}
- * (or, from an older payload, the held record flagged `attention.code = "returned"`). `open`: returned
+ * `{review, open, locked}`. `review` is the section's `review` {status, comment, decided_at, version}.
+ * `open`: returned
  * and not yet corrected (no newer version on the server or queued on this phone) — the inspector
  * reopens the section and finishes a new version. `locked`: consolidated (待审核) or accepted: read-only,
  * the server refuses new versions (409 section_locked).
@@ -73,11 +73,9 @@ export function referencedPhotos(c) {
 export function sectionReview(visit, deptId, localRecords = []) {
   const sec = (visit?.sections || []).find((x) => x.department_id === deptId);
   const held = (visit?.records || []).filter((r) => r.department_id === deptId);
-  const flagged = held.filter((r) => r.attention?.code === 'returned').pop();
-  let review = sec?.review || null;
-  if (!review && flagged) review = { status: 'returned', comment: flagged.attention.message, decided_at: null };
+  const review = sec?.review || null;
   if (!review) return { review: null, open: false, locked: false };
-  const version = review.version ?? flagged?.version ?? Math.max(0, ...held.map((r) => r.version || 0));
+  const version = review.version ?? Math.max(0, ...held.map((r) => r.version || 0));
   if (review.status === 'returned') {
     const newerOnServer = held.some((r) => (r.version || 0) > version);
     const newerHere = localRecords.some((r) => r.department_id === deptId && r.finished
@@ -250,7 +248,7 @@ export async function renderForm(main, visitId, opts) {
   if (!draft && rv.locked) {
     // consolidated or accepted, and nothing of it on this phone: nothing to edit here
     clear(main, header(t('现场检查记录'), back), h('section.card#record-locked', { dataset: { status: 'reviewed' } },
-      h('h2', section.department), reviewBanner(rv), h('p.hint', t('本部门记录已由组长汇总，不能再修改。'))));
+      h('h2', section.department), reviewBox(rv, { id: 'review-banner' }), h('p.hint', t('本部门记录已由组长汇总，不能再修改。'))));
     return;
   }
   if (draft && (draft.content?.schema || 1) < CONTENT_SCHEMA) {
@@ -270,18 +268,24 @@ export async function renderForm(main, visitId, opts) {
     rv }).render();
 }
 
-/** The review state above a record: 审核退回 + the reviewer's comment, 已汇总，待审核, 已审核通过. */
-function reviewBanner(rv) {
+/**
+ * The review state of a section (visit page and record alike): 审核退回 with the reviewer's comment
+ * (prominent while it still needs a correction, `hint` saying what to do), 已汇总，待审核, 已审核通过, 已公示.
+ * `id`: the element's id where the screen has one.
+ */
+export function reviewBox(rv, { id = '', hint = t('请按审核意见修改后重新完成。') } = {}) {
   const r = rv?.review;
   if (!r) return null;
+  const tag = id ? `#${id}` : '';
   if (r.status === 'returned') {
-    if (!rv.open) return h('p.hint#review-banner', { dataset: { status: 'returned', open: '0' } }, t('已提交更正版本，待组长重新汇总。'));
-    return h('div.card.error#review-banner', { role: 'alert', dataset: { status: 'returned', open: '1' } },
-      h('strong', t('审核退回')), h('p.review-comment', t('审核意见'), '：', r.comment || '—'),
-      h('p.hint', t('请按审核意见修改后重新完成。')));
+    return h(`div.card.review-returned${rv.open ? '.error' : ''}${tag}`, { role: rv.open ? 'alert' : null,
+      dataset: { status: 'returned', open: rv.open ? '1' : '0' } },
+    h('strong', t(REVIEW_LABELS.returned)), r.decided_at ? h('span.hint', ` · ${fmtTime(r.decided_at)}`) : null,
+    h('p.review-comment', t('审核意见'), '：', r.comment || '—'),
+    h('p.hint', rv.open ? hint : t('已提交更正版本，待组长重新汇总。')));
   }
-  const text = { pending_review: t('已汇总，待审核'), accepted: t('已审核通过'), published: t('已公示') }[r.status] || r.status;
-  return h(`p.badge.${r.status === 'pending_review' ? 'warn' : 'ok'}#review-banner`, { dataset: { status: r.status } }, text);
+  return h(`p.badge.${r.status === 'pending_review' ? 'warn' : 'ok'}.review-status${tag}`, { dataset: { status: r.status } },
+    t(REVIEW_LABELS[r.status] || r.status));
 }
 
 function renderLocked(main, visit, section, rec, { header, back, rv }) {
@@ -303,7 +307,7 @@ function renderLocked(main, visit, section, rec, { header, back, rv }) {
   clear(main, header(t('现场检查记录'), back),
     h('section.card#record-locked', { dataset: { uuid: rec.uuid, status: rec.status } },
       h('h2', section.department),
-      reviewBanner(rv),
+      reviewBox(rv, { id: 'review-banner' }),
       h(`p.badge.${rec.status === 'synced' ? 'ok' : rec.status === 'queued' ? 'warn' : 'danger'}#record-status`, statusText),
       fromServer ? h('p.hint#server-copy', t('本机没有这份记录：以下是服务器保存的第 {v} 版（被退回的版本）。修改时以它为底稿，已录入的内容不必重新填写。',
         { v: rec.server_version })) : null,
@@ -449,7 +453,7 @@ class FormView {
       h('form.onsite#onsite-form', { dataset: { uuid: this.draft.uuid }, onsubmit: (ev) => ev.preventDefault(),
         oninput: (ev) => this.touched(ev), onchange: (ev) => this.touched(ev) },
         h('p.hint.save-state#save-state', { 'aria-live': 'polite', dataset: { state: this.saveState.state } }, this.saveState.text),
-        this.opts.rv?.open ? reviewBanner(this.opts.rv) : null,
+        this.opts.rv?.open ? reviewBox(this.opts.rv, { id: 'review-banner' }) : null,
         Object.keys(all).length ? h('div.card.error#form-errors', { role: 'alert' }, this.errorBox(all)) : null,
         this.checkInCard(), this.noticeCard(),
         section.items.map((it) => this.itemCard(it)),
@@ -628,7 +632,13 @@ class FormView {
         p.gps ? ` · ±${Math.round(p.gps.accuracy_m)}m` : ''));
       db.getPhoto(p.sha256).then((ph) => {
         // a photo of a returned version this phone never had: it is on the server (shown from there)
-        if (!ph) { li.prepend(h('img', { src: `/api/photos/${p.sha256}/thumb`, alt: t('照片'), width: 96, height: 96 })); return; }
+        if (!ph) {
+          // offline the server cannot show it: say so (nothing is lost, nothing to take again)
+          const img = h('img', { src: `/api/photos/${p.sha256}/thumb`, alt: t('照片'), width: 96, height: 96,
+            onerror: () => img.replaceWith(h('span.hint.photo-on-server', t('照片在服务器上，联网后显示；无需重新拍摄'))) });
+          li.prepend(img);
+          return;
+        }
         const u = URL.createObjectURL(ph.blob);
         urls.push(u);
         li.prepend(h('img', { src: u, alt: t('照片'), width: 96, height: 96 }));

@@ -139,8 +139,7 @@ export async function pushOutbox() {
         throw new StopRun('retry', e);
       }
       const fields = (e instanceof ApiError && e.details?.fields) || null;
-      if (item.kind === 'schedule') await db.parkSchedule(item.seq, e.message || String(e), e.code || 'error', fields);
-      else await db.parkOutboxItem(item.seq, item.uuid, e.message || String(e), e.code || 'error', fields);
+      await db.parkOutboxItem(item.seq, e.message || String(e), e.code || 'error', fields);
       parked++;
     }
   }

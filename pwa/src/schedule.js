@@ -8,7 +8,8 @@
 import * as db from './db.js';
 import { clear, h } from './dom.js';
 import {
-  REVIEW_LABELS, SCHEDULE_EDITABLE_STAGES, STAGE_BADGE, STAGE_LABELS, beijingToday, overlapsPeak, serverSchedule,
+  REVIEW_LABELS, SCHEDULE_EDITABLE_STAGES, SCHEDULE_LOCKED_CODES, STAGE_BADGE, STAGE_LABELS, beijingToday, overlapsPeak,
+  scheduleOf,
 } from './domain.js';
 import { t } from './i18n.js';
 
@@ -23,23 +24,20 @@ export function isLeader(visit, session) {
   return me != null && visit?.team?.leader?.inspector_id === me;
 }
 
+/** "日程由组长…安排。" for a member (not the leader) of the visits' teams: `names` the leaders. */
+function leaderText(names) {
+  return names.length ? t('日程由组长{name}安排。', { name: names.join('、') }) : t('日程由组长安排。');
+}
+
 /** Why the schedule of `visit` cannot be edited by this user, or null when it can. */
 export function lockReason(visit, session) {
-  if (!isLeader(visit, session)) {
-    return t('日程由组长{name}安排。', { name: visit?.team?.leader?.name ? ` ${visit.team.leader.name} ` : '' });
-  }
+  if (!isLeader(visit, session)) return leaderText(visit?.team?.leader?.name ? [visit.team.leader.name] : []);
   if (visit.withdrawn) return t('该检查已撤回，不能再安排。');
   const stage = visit.stage || 'planned';
   if (!SCHEDULE_EDITABLE_STAGES.includes(stage)) {
     return t('已实地检查（{stage}），日程已锁定，不能再修改。', { stage: t(STAGE_LABELS[stage] || stage) });
   }
   return null;
-}
-
-/** The schedule to show: the local (unsent or refused) edit if there is one, else the server's. */
-function effective(visit, pending) {
-  const item = pending.get(visit.id);
-  return item ? { ...serverSchedule(visit), ...item.body } : serverSchedule(visit);
 }
 
 const WEEKDAYS = ['周日', '周一', '周二', '周三', '周四', '周五', '周六'];
@@ -81,18 +79,51 @@ function groups(entries, today) {
   return out;
 }
 
-/** "结果录入截止 YYYY-MM-DD" (暂定 + reason; red when overdue), or null before the visit. */
-export function dueLine(visit, today = beijingToday()) {
+/** "结果录入截止 YYYY-MM-DD" (暂定 + reason; red when overdue), or null before the visit. `short`: the
+ * visit list's one-line form (span.sub.due-short, 暂定 without the reason). */
+export function dueLine(visit, today = beijingToday(), { short = false } = {}) {
   const due = visit.result_due;
   if (!due?.date) return null;
   const open = !['reviewed', 'published'].includes(visit.stage);
   const overdue = open && due.date < today;
-  return h(`p.due${overdue ? '.overdue' : ''}`, { dataset: { due: due.date, overdue: overdue ? '1' : '0',
-    provisional: due.provisional ? '1' : '0' } },
+  return h(`${short ? 'span.sub.due-short' : 'p.due'}${overdue ? '.overdue' : ''}`, { dataset: { due: due.date,
+    overdue: overdue ? '1' : '0', provisional: due.provisional ? '1' : '0' } },
   t('结果录入截止 {date}', { date: due.date }),
   overdue ? h('strong.overdue-flag', ` · ${t('已逾期')}`) : null,
-  due.provisional ? [' ', h('span.badge.warn.provisional', t('暂定')), h('span.provisional-reason', ` ${due.reason || ''}`)] : null);
+  !due.provisional ? null : short ? `（${t('暂定')}）`
+    : [' ', h('span.badge.warn.provisional', t('暂定')), h('span.provisional-reason', ` ${due.reason || ''}`)]);
 }
+
+/** The back office's stage of the visit as a badge. */
+export function stageBadge(visit) {
+  const stage = visit.stage || 'planned';
+  return h(`span.badge.stage.${STAGE_BADGE[stage] || 'plain'}`, { dataset: { stage } }, t(STAGE_LABELS[stage] || stage));
+}
+
+/** True when the server refused the leader's local edit `item` for good (locked, or no longer the
+ * leader): no correction helps, only dropping it. */
+export function editLocked(item) {
+  return item?.state === 'attention' && SCHEDULE_LOCKED_CODES.includes(item.error_code);
+}
+
+/** The leader's local schedule edit of a visit (agenda and visit page alike): "本机修改，待同步", or the
+ * server's refusal as "需处理" with a button to drop the edit; then `onDrop()`. */
+export function localEditNote(item, onDrop) {
+  if (!item) return null;
+  if (item.state !== 'attention') return h('p.badge.warn.schedule-pending', t('本机修改，待同步'));
+  const locked = editLocked(item);
+  const fields = Object.values(item.error_fields || {});
+  return h('div.card.error.schedule-attention', { role: 'alert', dataset: { locked: locked ? '1' : '0' } },
+    h('strong', t('需处理')), '：', item.last_error || '',
+    fields.length ? h('ul', fields.map((m) => h('li', String(m)))) : null,
+    h('p.hint', locked ? t('该日程已不能修改，请放弃本机修改。')
+      : t('服务器没有接受这次日程修改，本机仍保留。请修改后重新保存，或放弃本机修改。')),
+    h('button.secondary.small.sched-drop', { type: 'button', onclick: async () => { await db.dropSchedule(item.visit_id); onDrop(); } },
+      t('放弃本机修改')));
+}
+
+/** The visits whose route order is numbered together: one team of one task. */
+function teamKey(v) { return `${v.task?.id ?? v.task?.code ?? ''}/${v.team?.number ?? ''}`; }
 
 function windowText(s) {
   if (!s.window_start && !s.window_end) return t('未定时间');
@@ -117,9 +148,12 @@ export async function screenAgenda(main, { header, afterSave, current, session, 
   const [visits, pending] = await Promise.all([db.listVisits(), db.pendingSchedules()]);
   if (!current()) return;
   const today = beijingToday();
-  const entries = visits.map((v) => ({ v, sched: effective(v, pending), item: pending.get(v.id) }));
+  const entries = visits.map((v) => ({ v, sched: scheduleOf(v, pending.get(v.id)), item: pending.get(v.id) }));
   const list = groups(entries, today);
   const leaderSomewhere = visits.some((v) => isLeader(v, session));
+  // a member is told once who plans the schedule (not on every visit)
+  const leaders = [...new Set(visits.filter((v) => !isLeader(v, session)).map((v) => v.team?.leader?.name || ''))];
+  const memberSomewhere = leaders.length > 0;
   const redraw = () => screenAgenda(main, { header, afterSave, current, session, tabs });
 
   async function save(bodies) {
@@ -129,16 +163,29 @@ export async function screenAgenda(main, { header, afterSave, current, session, 
     await redraw();
   }
 
+  const editable = (e) => !lockReason(e.v, session) && !editLocked(e.item);
+
+  /** The visits of `entry`'s team on that day whose route order the leader may change, in route order. */
+  function routeGroup(day, entry) {
+    return day.list.filter((e) => teamKey(e.v) === teamKey(entry.v) && editable(e));
+  }
+
   function move(day, entry, delta) {
-    const order = day.list.slice();
-    const i = order.indexOf(entry);
+    const group = routeGroup(day, entry);
+    const i = group.indexOf(entry);
     const j = i + delta;
-    if (j < 0 || j >= order.length) return;
-    [order[i], order[j]] = [order[j], order[i]];
+    if (i < 0 || j < 0 || j >= group.length) return;
+    [group[i], group[j]] = [group[j], group[i]];
+    // the team's other visits of the day (already visited: locked) keep their numbers; the editable
+    // ones take the lowest free numbers in their new order, so no number is used twice
+    const taken = new Set(day.list.filter((e) => teamKey(e.v) === teamKey(entry.v) && !group.includes(e))
+      .map((e) => e.sched.route_order).filter((n) => n != null));
     const bodies = {};
-    order.forEach((e, k) => {
-      if (e.sched.route_order !== k + 1 && !lockReason(e.v, session)) bodies[e.v.id] = { ...e.sched, route_order: k + 1 };
-    });
+    let n = 0;
+    for (const e of group) {
+      do n++; while (taken.has(n));
+      if (e.sched.route_order !== n) bodies[e.v.id] = { ...e.sched, route_order: n };
+    }
     if (Object.keys(bodies).length) save(bodies);
   }
 
@@ -168,8 +215,8 @@ export async function screenAgenda(main, { header, afterSave, current, session, 
       let order = sched.route_order;
       if (!d) order = null;
       else if (d !== sched.scheduled_on || order == null) {
-        // a new day: at the end of that day's route
-        const sameDay = entries.filter((e) => e.v.id !== id && e.sched.scheduled_on === d);
+        // a new day: at the end of that day's route of this team
+        const sameDay = entries.filter((e) => e.v.id !== id && e.sched.scheduled_on === d && teamKey(e.v) === teamKey(v));
         order = Math.max(0, ...sameDay.map((e) => e.sched.route_order || 0)) + 1;
       }
       await save({ [id]: { scheduled_on: d, window_start: start.value || null, window_end: end.value || null,
@@ -191,9 +238,9 @@ export async function screenAgenda(main, { header, afterSave, current, session, 
   function entryView(entry, day) {
     const { v, sched, item } = entry;
     const lock = lockReason(v, session);
-    const stage = v.stage || 'planned';
-    const idx = day.list.indexOf(entry);
-    const canMove = !lock && day.group !== 'unscheduled';
+    const canEdit = !lock && !editLocked(item);
+    const group = canEdit && day.group !== 'unscheduled' ? routeGroup(day, entry) : [];
+    const idx = group.indexOf(entry);
     return h('li.agenda-item', { dataset: { visitId: v.id, date: sched.scheduled_on || '', order: sched.route_order ?? '',
       local: item ? item.state : '' } },
     h('div.agenda-head',
@@ -201,7 +248,7 @@ export async function screenAgenda(main, { header, afterSave, current, session, 
       h('a.agenda-visit', { href: `#/visit/${v.id}` },
         h('span.name', v.object?.name || `#${v.id}`),
         h('span.sub', v.object?.address || '')),
-      h(`span.badge.stage.${STAGE_BADGE[stage] || 'plain'}`, { dataset: { stage } }, t(STAGE_LABELS[stage] || stage))),
+      stageBadge(v)),
     h('p.window', { dataset: { start: sched.window_start || '', end: sched.window_end || '' } },
       t('时间'), '：', windowText(sched)),
     peakLine(v, sched),
@@ -209,26 +256,23 @@ export async function screenAgenda(main, { header, afterSave, current, session, 
     sched.note ? h('p.note', t('备注'), '：', sched.note) : null,
     dueLine(v, today),
     reviewNote(v),
-    item?.state === 'attention' ? h('div.card.error.schedule-attention', { role: 'alert' },
-      h('strong', t('需处理')), '：', item.last_error || '',
-      Object.values(item.error_fields || {}).length ? h('ul', Object.values(item.error_fields).map((m) => h('li', String(m)))) : null,
-      h('p.hint', t('服务器没有接受这次日程修改，本机仍保留。请修改后重新保存，或放弃本机修改。')),
-      h('button.secondary.small.sched-drop', { type: 'button', onclick: async () => { await db.dropSchedule(v.id); redraw(); } },
-        t('放弃本机修改'))) : null,
-    item && item.state !== 'attention' ? h('p.badge.warn.schedule-pending', t('本机修改，待同步')) : null,
-    lock ? h('p.hint.lock-reason', lock) : h('div.agenda-actions',
-      canMove ? h('button.secondary.small.move-up', { type: 'button', disabled: idx <= 0, 'aria-label': t('上移'),
+    localEditNote(item, () => { afterSave(); redraw(); }),
+    // a member's reason (the leader plans) is said once above the agenda, not on every visit
+    canEdit ? h('div.agenda-actions',
+      idx >= 0 ? h('button.secondary.small.move-up', { type: 'button', disabled: idx <= 0, 'aria-label': t('上移'),
         onclick: () => move(day, entry, -1) }, '↑') : null,
-      canMove ? h('button.secondary.small.move-down', { type: 'button', disabled: idx >= day.list.length - 1,
+      idx >= 0 ? h('button.secondary.small.move-down', { type: 'button', disabled: idx >= group.length - 1,
         'aria-label': t('下移'), onclick: () => move(day, entry, 1) }, '↓') : null,
       h('button.small.sched-edit', { type: 'button', onclick: () => { ui.editing = v.id; redraw(); } },
-        sched.scheduled_on ? t('调整日程') : t('安排日期'))),
-    ui.editing === v.id && !lock ? editor(entry) : null);
+        sched.scheduled_on ? t('调整日程') : t('安排日期')))
+      : lock && isLeader(v, session) ? h('p.hint.lock-reason', lock) : null,
+    ui.editing === v.id && canEdit ? editor(entry) : null);
   }
 
   const body = [];
   if (!visits.length) body.push(h('p.card.empty#no-agenda', t('暂无检查任务。联网后会自动下载本组的检查对象。')));
   if (leaderSomewhere) body.push(h('p.hint#leader-hint', t('您是组长：可以安排检查日期、时间段和路线顺序，离线也可保存，联网后同步。')));
+  if (memberSomewhere) body.push(h('p.hint.lock-reason#member-hint', leaderText(leaders.filter(Boolean))));
   for (const day of list) {
     body.push(h('section.agenda-day', { dataset: { date: day.key, group: day.group } },
       h('h2.date', day.title),

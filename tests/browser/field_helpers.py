@@ -321,3 +321,32 @@ def ask_sync(page) -> None:
     the browser's `online` event, after a save); a run in progress serves the test as well, and a
     click on the disabled button would only wait. Checked and clicked in one step in the page."""
     page.evaluate("() => { const b = document.querySelector('#sync-now'); if (b && !b.disabled) b.click(); }")
+
+
+def review_section(team, record, status, comment=None):
+    """The leader consolidated department a's section of ``team.visit`` (holding ``record``) and its
+    reviewer decided ``status`` (a ResultStatus): the rows as the review area writes them, with the
+    visit's stage and ``changed_at`` bumped so the next pull brings it."""
+    from server.core.models import utcnow
+    from server.review.models import Consolidation, ResultStatus, ReviewDecision, SectionResult
+    from server.visits.models import VisitStage
+
+    cons = Consolidation(visit_id=team.visit.id, round=1, record_ids={str(team.a.id): record.id},
+                         consolidated_by_id=team.u_a.id)
+    db.session.add(cons)
+    db.session.flush()
+    result = SectionResult(visit_id=team.visit.id, department_id=team.a.id, task_id=team.task.id,
+                           object_id=team.obj.id, consolidation_id=cons.id, record_id=record.id, status=status,
+                           result_codes=["rectified"], problem=True, visited_on=date(2026, 12, 3),
+                           result_due=date(2026, 12, 31), review_comment=comment,
+                           reviewed_at=utcnow() if comment else None)
+    db.session.add(result)
+    db.session.flush()
+    if status is ResultStatus.RETURNED:
+        db.session.add(ReviewDecision(section_result_id=result.id, visit_id=team.visit.id, department_id=team.a.id,
+                                      record_id=record.id, decision=status, comment=comment,
+                                      decided_by_id=team.u_b.id))
+    team.visit.stage = VisitStage.RETURNED if status is ResultStatus.RETURNED else VisitStage.CONSOLIDATED
+    team.visit.visited_on, team.visit.result_due = date(2026, 12, 3), date(2026, 12, 31)
+    team.visit.changed_at = utcnow()
+    db.session.commit()

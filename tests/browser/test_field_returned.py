@@ -6,20 +6,16 @@ in the test database (the review area writes them in production), with ``changed
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
-from server.core.models import utcnow
-from server.extensions import db
-from server.review.models import Consolidation, ResultStatus, ReviewDecision, SectionResult
-from server.visits.models import VisitStage
+from server.review.models import ResultStatus
 from tests.browser.field_helpers import (
     ask_sync,
     fill_section,
     finish,
     login,
     open_app,
+    review_section,
     saved,
     server_records,
     sign,
@@ -44,34 +40,11 @@ def _finish_and_sync(phone, team):
     return records[0]
 
 
-def _review(team, record, status, comment=None):
-    """The leader consolidated the section and its reviewer decided (rows as the review area writes them)."""
-    cons = Consolidation(visit_id=team.visit.id, round=1, record_ids={str(team.a.id): record.id},
-                         consolidated_by_id=team.u_a.id)
-    db.session.add(cons)
-    db.session.flush()
-    result = SectionResult(visit_id=team.visit.id, department_id=team.a.id, task_id=team.task.id,
-                           object_id=team.obj.id, consolidation_id=cons.id, record_id=record.id, status=status,
-                           result_codes=["rectified"], problem=True, visited_on=date(2026, 12, 3),
-                           result_due=date(2026, 12, 31), review_comment=comment,
-                           reviewed_at=utcnow() if comment else None)
-    db.session.add(result)
-    db.session.flush()
-    if status is ResultStatus.RETURNED:
-        db.session.add(ReviewDecision(section_result_id=result.id, visit_id=team.visit.id, department_id=team.a.id,
-                                      record_id=record.id, decision=status, comment=comment,
-                                      decided_by_id=team.u_b.id))
-    team.visit.stage = VisitStage.RETURNED if status is ResultStatus.RETURNED else VisitStage.CONSOLIDATED
-    team.visit.visited_on, team.visit.result_due = date(2026, 12, 3), date(2026, 12, 31)
-    team.visit.changed_at = utcnow()
-    db.session.commit()
-
-
 def test_a_returned_section_is_corrected_on_the_phone_and_the_new_version_arrives(phone, server, team):
     open_app(phone, server)
     login(phone, "zhang")
     first = _finish_and_sync(phone, team)
-    _review(team, first, ResultStatus.RETURNED, COMMENT)
+    review_section(team, first, ResultStatus.RETURNED, COMMENT)
 
     phone.goto(server.url + "/app/#/")
     ask_sync(phone)
@@ -118,7 +91,7 @@ def test_a_consolidated_section_is_read_only_on_the_phone(phone, server, team):
     open_app(phone, server)
     login(phone, "zhang")
     first = _finish_and_sync(phone, team)
-    _review(team, first, ResultStatus.PENDING)
+    review_section(team, first, ResultStatus.PENDING)
     phone.goto(server.url + "/app/#/")
     ask_sync(phone)
     phone.wait_for_selector(f"a.visit[data-visit-id='{team.visit.id}']")
@@ -141,7 +114,7 @@ def test_a_version_sent_after_consolidation_is_refused_and_kept_with_the_message
     first = _finish_and_sync(phone, team)
     phone.click("#new-version")  # still "已同步" here: the consolidation has not reached the phone
     phone.wait_for_selector("#onsite-form")
-    _review(team, first, ResultStatus.PENDING)
+    review_section(team, first, ResultStatus.PENDING)
     phone.fill("#notes", "补充说明")
     saved(phone)
     sign(phone, 'canvas[data-sig="business"]')

@@ -9,14 +9,10 @@ written directly in the test database (the review area writes them in production
 from __future__ import annotations
 
 import copy
-from datetime import date
 
 import pytest
 
-from server.core.models import utcnow
-from server.extensions import db
-from server.review.models import Consolidation, ResultStatus, ReviewDecision, SectionResult
-from server.visits.models import VisitStage
+from server.review.models import ResultStatus
 from tests.browser.field_helpers import (
     PHONE,
     ask_sync,
@@ -29,6 +25,7 @@ from tests.browser.field_helpers import (
     login,
     open_app,
     require_build,
+    review_section,
     saved,
     server_records,
     sign,
@@ -38,28 +35,6 @@ from tests.browser.field_helpers import (
 pytestmark = pytest.mark.browser
 
 COMMENT = "从业人员数与营业执照不符，请核实后更正并重新签字。"
-
-
-def _return(team, record):
-    """The leader consolidated department a's section and its reviewer returned it."""
-    cons = Consolidation(visit_id=team.visit.id, round=1, record_ids={str(team.a.id): record.id},
-                         consolidated_by_id=team.u_a.id)
-    db.session.add(cons)
-    db.session.flush()
-    result = SectionResult(visit_id=team.visit.id, department_id=team.a.id, task_id=team.task.id,
-                           object_id=team.obj.id, consolidation_id=cons.id, record_id=record.id,
-                           status=ResultStatus.RETURNED, result_codes=["rectified"], problem=True,
-                           visited_on=date(2026, 12, 3), result_due=date(2026, 12, 31), review_comment=COMMENT,
-                           reviewed_at=utcnow())
-    db.session.add(result)
-    db.session.flush()
-    db.session.add(ReviewDecision(section_result_id=result.id, visit_id=team.visit.id, department_id=team.a.id,
-                                  record_id=record.id, decision=ResultStatus.RETURNED, comment=COMMENT,
-                                  decided_by_id=team.u_b.id))
-    team.visit.stage = VisitStage.RETURNED
-    team.visit.visited_on, team.visit.result_due = date(2026, 12, 3), date(2026, 12, 31)
-    team.visit.changed_at = utcnow()
-    db.session.commit()
 
 
 def _new_phone(browser, server, username):
@@ -103,7 +78,7 @@ def test_another_member_corrects_a_returned_section_from_the_servers_copy(browse
         wait_outbox_empty(first)
         (v1,) = server_records(team.visit.id)
         assert v1.version == 1 and v1.finished and len(v1.photos) == 1
-        _return(team, v1)
+        review_section(team, v1, ResultStatus.RETURNED, COMMENT)
 
         # wang, the same department's other member, on a phone that never had the record
         ctx, phone = _new_phone(browser, server, "wang")
@@ -112,9 +87,13 @@ def test_another_member_corrects_a_returned_section_from_the_servers_copy(browse
         entry = f"a.visit[data-visit-id='{team.visit.id}'][data-state='returned']"
         phone.wait_for_selector(entry, timeout=20_000)
         assert COMMENT in phone.inner_text(entry)
+        # offline from here until the form shows: the photo, which this phone never had, cannot be shown
+        server.offline()
         phone.click(entry)
         box = phone.locator(f"div.section[data-department-id='{team.a.id}'] .review-returned")
         assert COMMENT in box.inner_text()
+        assert box.inner_text().count(COMMENT) == 1
+        assert phone.inner_text(f"div.section[data-department-id='{team.a.id}']").count(COMMENT) == 1  # said once
         assert phone.inner_text("#open-form") == "按审核意见修改"
         phone.click("#open-form")
         phone.wait_for_selector("#record-locked")
@@ -135,6 +114,12 @@ def test_another_member_corrects_a_returned_section_from_the_servers_copy(browse
         assert phone.input_value("#party-opinion") == "无异议，已当场整改"
         assert phone.input_value("#biz-name") == "赵六"
         assert phone.get_attribute("#photo-count", "data-count") == "1"
+        thumb = f"#photos-card li[data-sha256='{v1.photos[0]}']"
+        phone.wait_for_selector(f"{thumb} .photo-on-server")  # not a broken image: it is on the server
+        assert phone.inner_text(f"{thumb} .photo-on-server") == "照片在服务器上，联网后显示；无需重新拍摄"
+        server.online()
+        phone.evaluate("window.dispatchEvent(new HashChangeEvent('hashchange'))")  # drawn again, online
+        phone.wait_for_selector(f"{thumb} img")
         assert phone.locator(f"#photos-card li[data-sha256='{v1.photos[0]}'] img").count() == 1
         # the signatures attest the content they were given on: everyone signs the correction again
         assert phone.locator('div.sig[data-sig="business"][data-signed="1"]').count() == 0
@@ -208,7 +193,7 @@ def test_a_phone_with_only_an_older_version_corrects_the_returned_one(browser, s
         assert resp.status_code == 201, resp.get_json()
         v2 = server_records(team.visit.id)[1]
         assert v2.version == 2
-        _return(team, v2)
+        review_section(team, v2, ResultStatus.RETURNED, COMMENT)
 
         phone.goto(server.url + "/app/#/")
         ask_sync(phone)
