@@ -19,16 +19,17 @@ Who (``department`` = the user's bureau):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
+from flask import g, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, false, func, or_, select, true
 
 from ..audit.services import record
 from ..auth.roles import Role
-from ..core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from ..core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..core.forms import optional_date as _date_or_none
 from ..core.forms import text as _text
 from ..core.models import utcnow
@@ -44,8 +45,8 @@ from ..workdays.services import (
     add_workdays,
     beijing_date,
     beijing_today,
-    calendar,
     referral_due,
+    workdays_between,
 )
 from .models import FollowUp, FollowUpEvent, FollowUpKind, FollowUpStatus
 
@@ -129,14 +130,19 @@ def can_view(user: Any, fu: FollowUp) -> bool:
     return _task_lists_visible(user, fu.task_id, team_id)
 
 
-def can_close(user: Any, fu: FollowUp) -> bool:
-    return (can_view(user, fu) and user.has_role(*ACTING_ROLES) and user_bureau_id(user) == fu.department_id)
+def can_close(user: Any, fu: FollowUp, *, visible: bool | None = None) -> bool:
+    """``visible``: ``can_view(user, fu)`` when the caller has it already (the detail page)."""
+    if not (can_view(user, fu) if visible is None else visible):
+        return False
+    return user.has_role(*ACTING_ROLES) and user_bureau_id(user) == fu.department_id
 
 
-def can_progress(user: Any, fu: FollowUp) -> bool:
+def can_progress(user: Any, fu: FollowUp, *, visible: bool | None = None) -> bool:
+    if not (can_view(user, fu) if visible is None else visible):
+        return False
     bureau = user_bureau_id(user)
-    return (can_view(user, fu) and user.has_role(*ACTING_ROLES)
-            and bureau is not None and bureau in (fu.department_id, fu.target_department_id))
+    return (user.has_role(*ACTING_ROLES) and bureau is not None
+            and bureau in (fu.department_id, fu.target_department_id))
 
 
 def _scope_clause(user: Any, model=FollowUp):
@@ -173,34 +179,23 @@ def result_date(sr: SectionResult) -> date:
 
 def result_referral_due(sr: SectionResult) -> Deadline:
     """The result's referral deadline (7 working days after the result [000#20(三)])."""
-    computed = referral_due(result_date(sr))
-    if sr.referral_due is not None and sr.referral_due == computed.date:
-        return computed
     if sr.referral_due is not None and not sr.referral_due_provisional:
         return Deadline(sr.referral_due)
-    return computed
+    return referral_due(result_date(sr))
 
 
-def due_deadline(fu: FollowUp) -> Deadline:
-    """The follow-up's due date with the reason when provisional (recomputed for the reason only)."""
+_UNSET: Any = object()
+
+
+def due_deadline(fu: FollowUp, sr: SectionResult | None = _UNSET) -> Deadline:
+    """The follow-up's due date with the reason when provisional (recomputed for the reason only;
+    ``sr``: its result when the caller loaded it)."""
     if not fu.due_provisional:
         return Deadline(fu.due_on)
-    sr = db.session.get(SectionResult, fu.section_result_id)
+    if sr is _UNSET:
+        sr = db.session.get(SectionResult, fu.section_result_id)
     computed = referral_due(result_date(sr)) if sr is not None else Deadline(fu.due_on, True, None)
     return Deadline(fu.due_on, True, computed.reason or _("日历尚未载入，暂按周末双休推算。"))
-
-
-def workdays_between(start: date, end: date) -> int:
-    """How many working days in (start, end]: e.g. how many working days a follow-up is overdue."""
-    if end <= start:
-        return 0
-    cal = calendar()
-    n, d = 0, start
-    while d < end:
-        d += timedelta(days=1)
-        if cal.is_workday(d):
-            n += 1
-    return n
 
 
 def soon_limit(today: date | None = None) -> date:
@@ -296,13 +291,12 @@ def create(user: Any, sr: SectionResult, kind: Any, target_department_id: Any, t
         errors["matter"] = _("事项说明最多 %(n)s 字，请精简。", n=MATTER_MAX)
     if len(name) > TARGET_NAME_MAX:
         errors["target_name"] = _("接收机关名称最多 %(n)s 字。", n=TARGET_NAME_MAX)
+    target_missing = False
     if kind in DEPARTMENT_KINDS:
-        name = name or ""
         if target_id is None and "target_department_id" not in errors:
-            raise DomainError("target_required",
-                              _("移送（转办）必须指定接收部门：请选择有管辖权的部门后再提交。"), status=422,
-                              field="target_department_id")
-        if target_id is not None:
+            target_missing = True
+            errors["target_department_id"] = _("移送（转办）必须指定接收部门：请选择有管辖权的部门后再提交。")
+        elif target_id is not None:
             dept = db.session.get(Department, target_id)
             if dept is None or not dept.active:
                 errors["target_department_id"] = _("接收部门不存在或已停用，请重新选择。")
@@ -313,13 +307,15 @@ def create(user: Any, sr: SectionResult, kind: Any, target_department_id: Any, t
     elif kind is FollowUpKind.JUDICIARY:
         target_id = None
         if not name:
-            raise DomainError("target_required",
-                              _("移送司法机关必须写明接收机关（如 武陟县公安局、武陟县人民检察院）。"), status=422,
-                              field="target_name")
+            target_missing = True
+            errors["target_name"] = _("移送司法机关必须写明接收机关（如 武陟县公安局、武陟县人民检察院）。")
     elif kind is not None:  # abnormal list, case filed: the own department
         target_id, name = None, ""
     if errors:
-        raise ValidationFailed(errors)
+        failed = ValidationFailed(errors)
+        if target_missing:  # the stable code the API and the PWA match on (still 422, every field listed)
+            failed.code = "target_required"
+        raise failed
     due = result_referral_due(sr)
     fu = FollowUp(section_result_id=sr.id, visit_id=sr.visit_id, task_id=sr.task_id, object_id=sr.object_id,
                   department_id=sr.department_id, kind=kind, target_department_id=target_id,
@@ -480,62 +476,99 @@ def list_stmt(user: Any, f: Filters, today: date | None = None):
     return stmt.order_by(FollowUp.status == FollowUpStatus.CLOSED, FollowUp.due_on, FollowUp.id)
 
 
+def _due_stmt(user: Any, today: date):
+    """Open follow-ups the user sees in lists due within 3 working days, and the overdue ones."""
+    return select(FollowUp).where(_scope_clause(user), FollowUp.status != FollowUpStatus.CLOSED,
+                                  FollowUp.due_on <= soon_limit(today))
+
+
+def _pending_stmt(user: Any, today: date):
+    """Accepted results with a problem and no follow-up yet whose referral deadline is near or past (待移送)."""
+    return select(SectionResult).where(
+        _scope_clause(user, SectionResult), SectionResult.status.in_(RESULT_DONE), SectionResult.problem.is_(True),
+        SectionResult.referral_due.is_not(None), SectionResult.referral_due <= soon_limit(today),
+        ~exists().where(FollowUp.section_result_id == SectionResult.id))
+
+
 def due_soon(user: Any, today: date | None = None) -> list[FollowUp]:
     """Open follow-ups the user sees (own department or targeted to it) due within 3 working days, and
     the overdue ones, soonest first."""
-    today = today or beijing_today()
     if not may_use(user):
         return []
-    stmt = (select(FollowUp).where(_scope_clause(user), FollowUp.status != FollowUpStatus.CLOSED,
-                                   FollowUp.due_on <= soon_limit(today))
-            .order_by(FollowUp.due_on, FollowUp.id).limit(200))
+    stmt = _due_stmt(user, today or beijing_today()).order_by(FollowUp.due_on, FollowUp.id).limit(200)
     return list(db.session.execute(stmt).scalars())
 
 
 def pending_results(user: Any, today: date | None = None, *, limit: int = 200) -> list[SectionResult]:
     """Accepted results with a problem and no follow-up yet whose referral deadline is near or past (待移送)."""
-    today = today or beijing_today()
     if not may_use(user):
         return []
-    stmt = (select(SectionResult).where(
-        _scope_clause(user, SectionResult), SectionResult.status.in_(RESULT_DONE), SectionResult.problem.is_(True),
-        SectionResult.referral_due.is_not(None), SectionResult.referral_due <= soon_limit(today),
-        ~exists().where(FollowUp.section_result_id == SectionResult.id))
-        .order_by(SectionResult.referral_due, SectionResult.id).limit(limit))
+    stmt = (_pending_stmt(user, today or beijing_today())
+            .order_by(SectionResult.referral_due, SectionResult.id).limit(limit))
     return list(db.session.execute(stmt).scalars())
 
 
+def _count(stmt) -> int:
+    return db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+
+
 def reminder_count(user: Any) -> int:
-    """The navigation badge: follow-ups due soon or overdue, plus results awaiting a referral."""
+    """The navigation badge (on every page): follow-ups due soon or overdue, plus results awaiting a
+    referral; counted once per request."""
     if not may_use(user):
         return 0
+    key = getattr(user, "id", None)
+    cached = g.get("_followups_due") if has_app_context() else None
+    if cached is not None and cached[0] == key:
+        return cached[1]
     today = beijing_today()
+    n = _count(_due_stmt(user, today)) + _count(_pending_stmt(user, today))
+    if has_app_context():
+        g._followups_due = (key, n)
+    return n
+
+
+def _by_id(model, ids) -> dict[int, Any]:
+    """One query for the rows of ``model`` with these ids."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {o.id: o for o in db.session.execute(select(model).where(model.id.in_(sorted(wanted)))).scalars()}
+
+
+def rows(fus: list[FollowUp], today: date | None = None) -> list[dict[str, Any]]:
+    """What the list rows show, for a page of follow-ups (a few batched queries, not four per row)."""
+    today = today or beijing_today()
+    objects = _by_id(InspectedObject, (fu.object_id for fu in fus))
+    tasks = _by_id(Task, (fu.task_id for fu in fus))
+    departments = _by_id(Department, [x for fu in fus for x in (fu.department_id, fu.target_department_id)])
+    results = _by_id(SectionResult, (fu.section_result_id for fu in fus if fu.due_provisional))
     limit = soon_limit(today)
-    n = db.session.execute(select(func.count(FollowUp.id)).where(
-        _scope_clause(user), FollowUp.status != FollowUpStatus.CLOSED, FollowUp.due_on <= limit)).scalar_one()
-    return n + len(pending_results(user, today))
-
-
-def departments_for_select() -> list[Department]:
-    from ..org.models import Kind
-
-    return list(db.session.execute(select(Department).where(Department.active.is_(True),
-                                                            Department.kind == Kind.DEPARTMENT)
-                                   .order_by(Department.code)).scalars())
+    return [{"fu": fu, "object": objects.get(fu.object_id), "task": tasks.get(fu.task_id),
+             "department": departments.get(fu.department_id),
+             "target": departments.get(fu.target_department_id) if fu.target_department_id else None,
+             "due": due_deadline(fu, results.get(fu.section_result_id)), "overdue_days": overdue_workdays(fu, today),
+             "due_soon": fu.status is not FollowUpStatus.CLOSED and today <= fu.due_on <= limit}
+            for fu in fus]
 
 
 def row(fu: FollowUp, today: date | None = None) -> dict[str, Any]:
-    """What a list row shows."""
-    today = today or beijing_today()
-    return {"fu": fu, "object": db.session.get(InspectedObject, fu.object_id), "task": db.session.get(Task, fu.task_id),
-            "department": db.session.get(Department, fu.department_id),
-            "target": db.session.get(Department, fu.target_department_id) if fu.target_department_id else None,
-            "due": due_deadline(fu), "overdue_days": overdue_workdays(fu, today),
-            "due_soon": fu.status is not FollowUpStatus.CLOSED and today <= fu.due_on <= soon_limit(today)}
+    """What one row (the detail page) shows."""
+    return rows([fu], today)[0]
 
 
-def as_json(fu: FollowUp, today: date | None = None) -> dict[str, Any]:
-    r = row(fu, today)
+def result_rows(results: list[SectionResult]) -> list[dict[str, Any]]:
+    """The 待移送 reminders: each result with its object, task, department and referral deadline."""
+    objects = _by_id(InspectedObject, (sr.object_id for sr in results))
+    tasks = _by_id(Task, (sr.task_id for sr in results))
+    departments = _by_id(Department, (sr.department_id for sr in results))
+    return [{"sr": sr, "object": objects.get(sr.object_id), "task": tasks.get(sr.task_id),
+             "department": departments.get(sr.department_id), "due": result_referral_due(sr)} for sr in results]
+
+
+def as_json(fu: FollowUp, today: date | None = None, r: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``r``: its row from ``rows`` when the caller built them for a page."""
+    r = r or row(fu, today)
     return {"id": fu.id, "section_result_id": fu.section_result_id, "visit_id": fu.visit_id, "task_id": fu.task_id,
             "task_code": r["task"].code if r["task"] else None,
             "object": {"id": fu.object_id, "code": r["object"].code if r["object"] else None,

@@ -9,12 +9,10 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..auth.models import User
-from ..core.errors import DomainError, ValidationFailed
+from ..core.errors import DomainError, ValidationFailed, wants_json
 from ..core.pagination import paginate
 from ..extensions import db
-from ..org.models import Department
-from ..planning.models import Task
-from ..registry.models import InspectedObject
+from ..planning.services import active_departments
 from ..teams.access import user_bureau_id
 from . import services
 from .models import FollowUpKind, FollowUpStatus
@@ -41,11 +39,6 @@ def _require_user() -> None:
         abort(403)
 
 
-def _result_context(sr):
-    return {"sr": sr, "object": db.session.get(InspectedObject, sr.object_id), "task": db.session.get(Task, sr.task_id),
-            "department": db.session.get(Department, sr.department_id), "due": services.result_referral_due(sr)}
-
-
 @bp.get("/followups")
 @login_required
 def index():
@@ -53,19 +46,19 @@ def index():
     f = services.Filters.from_args(request.args)
     today = services.beijing_today()
     page = paginate(services.list_stmt(current_user, f, today))
-    reminders = [services.row(fu, today) for fu in services.due_soon(current_user, today)]
-    pending = [_result_context(sr) for sr in services.pending_results(current_user, today)]
-    departments = services.departments_for_select() if services.sees_all_departments(current_user) else []
-    return render_template("followup/index.html", page=page, rows=[services.row(fu, today) for fu in page.items],
+    reminders = services.rows(services.due_soon(current_user, today), today)
+    pending = services.result_rows(services.pending_results(current_user, today))
+    departments = active_departments() if services.sees_all_departments(current_user) else []
+    return render_template("followup/index.html", page=page, rows=services.rows(page.items, today),
                            reminders=reminders, pending=pending, f=f, departments=departments,
                            kinds=list(FollowUpKind), statuses=list(FollowUpStatus), today=today)
 
 
 def _new_form(sr, values, errors, status=200):
     bureau = sr.department_id
-    departments = [d for d in services.departments_for_select() if d.id != bureau]
+    departments = [d for d in active_departments() if d.id != bureau]
     return render_template("followup/new.html", values=values, errors=errors, departments=departments,
-                           kinds=list(FollowUpKind), **_result_context(sr)), status
+                           kinds=list(FollowUpKind), **services.result_rows([sr])[0]), status
 
 
 @bp.route("/results/<int:section_result_id>/follow-ups/new", methods=["GET", "POST"])
@@ -81,12 +74,9 @@ def new(section_result_id: int):
                              values["target_name"], values["matter"])
     except ValidationFailed as exc:
         db.session.rollback()
-        return _new_form(sr, values, exc.errors, 422)
-    except DomainError as exc:
-        db.session.rollback()
-        if exc.code != "target_required":
-            raise
-        return _new_form(sr, values, {exc.details.get("field", "target_department_id"): exc.message}, exc.status)
+        if wants_json():
+            raise  # the error shape, with its code (e.g. ``target_required``) and every field
+        return _new_form(sr, values, exc.errors, exc.status)
     return redirect(url_for("followup.show", follow_up_id=fu.id), 303)
 
 
@@ -97,14 +87,15 @@ def _viewable(follow_up_id: int):
     return fu
 
 
-def _show(fu, values=None, errors=None, status=200):
+def _show(fu, values=None, errors=None, status=200, form_error: DomainError | None = None):
+    """The detail page of a follow-up the user may see (``_viewable`` checked it: not again here)."""
     today = services.beijing_today()
     events = [(e, db.session.get(User, e.by_id)) for e in fu.events]
     sr = db.session.get(services.SectionResult, fu.section_result_id)
     return render_template("followup/show.html", r=services.row(fu, today), fu=fu, events=events,
-                           result=sr, values=values or {}, errors=errors or {}, today=today,
-                           may_progress=services.can_progress(current_user, fu),
-                           may_close=services.can_close(current_user, fu),
+                           result=sr, values=values or {}, errors=errors or {}, today=today, form_error=form_error,
+                           may_progress=services.can_progress(current_user, fu, visible=True),
+                           may_close=services.can_close(current_user, fu, visible=True),
                            receiving=user_bureau_id(current_user) == fu.target_department_id), status
 
 
@@ -119,9 +110,15 @@ def _act(follow_up_id: int, action, fields: tuple[str, ...], message: str):
     values = {k: request.form.get(k, "") for k in fields}
     try:
         action(fu, values)
-    except ValidationFailed as exc:
+    except DomainError as exc:
         db.session.rollback()
-        return _show(services.get(follow_up_id), values, exc.errors, 422)
+        if wants_json():
+            raise
+        if isinstance(exc, ValidationFailed):
+            return _show(services.get(follow_up_id), values, exc.errors, exc.status)
+        # e.g. closed or reopened by someone else meanwhile (409), not ours to do (403): the page as it is
+        # now, the reason, and what the user typed (not lost)
+        return _show(services.get(follow_up_id), values, {}, exc.status, form_error=exc)
     flash(message, "success")
     return redirect(url_for("followup.show", follow_up_id=fu.id), 303)
 
@@ -156,5 +153,5 @@ def api_list():
     f = services.Filters.from_args(request.args)
     today = services.beijing_today()
     page = paginate(services.list_stmt(current_user, f, today))
-    return jsonify(items=[services.as_json(fu, today) for fu in page.items], page=page.page,
-                   pages=page.pages, total=page.total)
+    return jsonify(items=[services.as_json(r["fu"], today, r) for r in services.rows(page.items, today)],
+                   page=page.page, pages=page.pages, total=page.total)

@@ -180,6 +180,28 @@ def is_workday(d: date) -> bool:
     return calendar().is_workday(d)
 
 
+def workdays_between(start: date, end: date) -> int:
+    """How many working days in (start, end] (0 when ``end <= start``): two bisects in the calendar's
+    sorted array of working days, the weekly rule day by day for the part outside it."""
+    if end <= start:
+        return 0
+    cal = calendar()
+    s, e = start.toordinal(), end.toordinal()
+    low, high = cal._first - 1, cal._last  # the array holds every working day of (low, high]
+    n = 0
+    if s < low:  # before the array
+        stop = min(e, low)
+        n += sum(1 for o in range(s + 1, stop + 1) if cal.is_workday(date.fromordinal(o)))
+        s = stop
+    if e > high:  # after the array
+        first = max(s, high)
+        n += sum(1 for o in range(first + 1, e + 1) if cal.is_workday(date.fromordinal(o)))
+        e = first
+    if s < e:
+        n += bisect_right(cal._ords, e) - bisect_right(cal._ords, s)
+    return n
+
+
 def provisional_reason(missing: tuple[int, ...] | list[int]) -> str:
     years = "、".join(str(y) for y in missing)
     return _("%(years)s 年的节假日安排尚未载入（国务院办公厅通知发布后由联席办载入），"
