@@ -5,10 +5,12 @@
 
 Seeds a fresh SQLite file (or, with ``--database-url``, a fresh PostgreSQL database created next to
 the named one and dropped afterwards): one task of two departments, one team of two inspectors, one
-visit with a check item per department and three checklist questions. ``--photos`` unique
+visit with a check item per department and two checklist questions on each item's checklist
+(yes/no/n.a. and text). ``--photos`` unique
 4000×3000 JPEGs of 2–4 MB (a phone camera's originals) are uploaded through the sync API, which
 stores them and makes the thumbnails as the app does; both departments push a finished schema-2
-record (department A's references every photo, with a problem result). Then
+record built by ``server.fieldwork.samples.finished_content`` (department A's references every
+photo as evidence, with a problem result). Then
 ``GET /visits/<id>/record-form.pdf`` is timed through the Flask test client, ``--runs`` times;
 reported: median, min, max, the PDF's size and pages, and the share spent gathering vs rendering.
 The form embeds the stored thumbnails; originals are never decoded.
@@ -54,7 +56,7 @@ def unique(base: bytes, tag: str) -> bytes:
     return base[:2] + b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text + base[2:]
 
 
-def seed(app, n_photos: int):
+def seed():
     from server.auth.services import create_user
     from server.catalog.models import (
         CheckItem,
@@ -130,21 +132,22 @@ def seed(app, n_photos: int):
     return visit.id, [(u.username, u.department_id) for u in users]
 
 
-def content_for(app, visit_id: int, department_id: int, photo_shas: list[str]) -> dict:
+PROBLEM = {"problems": "未在经营场所醒目位置悬挂许可证" * 3, "handling": "当场责令改正，已悬挂",
+           "legal_basis": "《食品经营许可和备案管理办法》第三十二条", "follow_up": "order_rectify"}
+
+
+def content_for(visit_id: int, department_id: int, photo_shas: list[str]) -> dict:
+    """The finished record as the field app builds it (a problem result when it has photos)."""
+    from datetime import UTC, datetime
+
     from server.extensions import db
+    from server.fieldwork.samples import finished_content
     from server.visits.models import Visit
-    from tests.sync.conftest import app_record  # the record exactly as the field app builds it
 
     visit = db.session.get(Visit, visit_id)
-    content = app_record(visit, department_id, result="rectified" if photo_shas else "no_problem")
-    for r in content["results"].values():
-        if photo_shas:
-            r.update(problems="未在经营场所醒目位置悬挂许可证" * 3, handling="当场责令改正，已悬挂",
-                     legal_basis="《食品经营许可和备案管理办法》第三十二条", follow_up="order_rectify")
-    content["photos"] = [{"sha256": s, "purpose": "evidence", "captured_at": f"2026-12-02T02:{i:02d}:00.000Z"}
-                         for i, s in enumerate(photo_shas)]
-    content["findings"] = "许可证未悬挂；冷藏柜温度记录不全。" if photo_shas else ""
-    return content
+    return finished_content(visit, department_id, at=datetime(2026, 12, 2, 2, 0, tzinfo=UTC),
+                            result="rectified" if photo_shas else "no_problem",
+                            problem=PROBLEM if photo_shas else None, photo_refs=photo_shas)
 
 
 def run(url: str, n_photos: int, runs: int, label: str, save: str | None = None) -> dict:
@@ -161,7 +164,7 @@ def run(url: str, n_photos: int, runs: int, label: str, save: str | None = None)
     try:
         # requests run outside an app context of ours: each gets its own (and its own login state)
         with app.app_context():
-            visit_id, users = seed(app, n_photos)
+            visit_id, users = seed()
         t0 = time.perf_counter()
         base = camera_jpeg(1)
         photos = [unique(base, f"bench-photo-{i}") for i in range(n_photos)]
@@ -185,7 +188,7 @@ def run(url: str, n_photos: int, runs: int, label: str, save: str | None = None)
         uploaded = time.perf_counter() - t0
         for c, dept, pics in ((ca, dept_a, shas), (cb, dept_b, [])):
             with app.app_context():
-                content = content_for(app, visit_id, dept, pics)
+                content = content_for(visit_id, dept, pics)
             body = {"department_id": dept, "base_version": 0, "content": content, "photos": pics,
                     "finished": True, "device_id": "bench", "saved_at": "2026-12-02T10:00:00+08:00"}
             r = c.put(f"/api/visits/{visit_id}/records/{uuid.uuid4()}", json=body)

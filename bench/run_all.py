@@ -18,7 +18,7 @@ PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pg", default=PG_DEFAULT, help="PostgreSQL server URL (a private database is used)")
-    parser.add_argument("--only", nargs="*", help="run only these: import search draw sync pwa stats")
+    parser.add_argument("--only", nargs="*", help="run only these: import search draw sync pwa stats record_pdf")
     args = parser.parse_args()
     runs = {
         "import": ["bench.bench_import", "--rows", "1000000"],

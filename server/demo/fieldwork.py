@@ -9,41 +9,27 @@ The demo's records are invented and say so (``notes``: 演示数据).
 
 from __future__ import annotations
 
-import base64
 import io
 import uuid
-from datetime import date, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from PIL import Image
 from sqlalchemy import select
 
 from ..auth.models import User
-from ..catalog.models import ChecklistQuestion, QuestionType
 from ..extensions import db
+from ..fieldwork.samples import finished_content
 from ..fieldwork.services import RecordInput, store_record
 from ..planning.models import Task
 from ..registry.models import InspectedObject, Inspector
 from ..teams.models import Team, TeamMember
-from ..visits.models import Visit, VisitItem
+from ..visits.models import Visit
 from ..workdays.services import is_workday
 
 #: business peaks of filling stations (早晚高峰), to be avoided when scheduling [002#11]
 FUEL_PEAK = "07:00-09:00, 17:00-19:30"
 WINDOWS = [(time(9, 0), time(10, 30)), (time(10, 30), time(12, 0)), (time(14, 30), time(16, 0)),
            (time(16, 0), time(17, 0))]
-
-
-def _png(color: tuple[int, int, int]) -> str:
-    """A signature as the app's pad makes it: a stroke on white (invented)."""
-    from PIL import ImageDraw
-
-    img = Image.new("RGB", (240, 96), (255, 255, 255))
-    pen = ImageDraw.Draw(img)
-    points = [(20 + x * 4, 60 - int(22 * ((x * 7) % 11) / 11) + (x % 3) * 6) for x in range(50)]
-    pen.line(points, fill=color, width=4, joint="curve")
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def _members(team_id: int) -> list[tuple[TeamMember, Inspector]]:
@@ -92,48 +78,6 @@ def _demo_photo(user: User, seed: int) -> str:
         finally:
             photos.release_locks()
     return sha
-
-
-def _content(visit: Visit, department_id: int, members, *, day: date, result: str = "no_problem",
-             problem: dict | None = None, photo: str | None = None) -> dict:
-    """A finished field record of one department's section, as the app sends it (schema 2)."""
-    task = db.session.get(Task, visit.task_id)
-    obj = db.session.get(InspectedObject, visit.object_id)
-    items = db.session.execute(select(VisitItem).where(VisitItem.visit_id == visit.id,
-                                                       VisitItem.department_id == department_id)).scalars().all()
-    answers, results, photo_refs = {}, {}, []
-    for it in items:
-        results[str(it.check_item_id)] = {"code": result, "method": "onsite", "problems": "", "handling": "",
-                                          "legal_basis": "", "follow_up": "none", **(problem or {})}
-        for q in db.session.execute(select(ChecklistQuestion).where(
-                ChecklistQuestion.template_id == it.template_id)).scalars():
-            if q.kind is QuestionType.PHOTO:
-                if photo is not None:
-                    photo_refs.append({"sha256": photo, "purpose": "question", "ref": f"{it.check_item_id}-{q.id}",
-                                       "captured_at": f"{day.isoformat()}T01:30:00.000Z"})
-                continue
-            answers[f"{it.check_item_id}-{q.id}"] = {
-                QuestionType.YES_NO_NA: "yes", QuestionType.NUMBER: float(q.min_value) if q.min_value is not None else 1,
-                QuestionType.SINGLE_CHOICE: (q.options or ["是"])[0],
-                QuestionType.MULTIPLE_CHOICE: (q.options or ["是"])[:1],
-                QuestionType.DATE: day.isoformat()}.get(q.kind, "已核查，情况正常")
-    at = f"{day.isoformat()}T01:{10 + visit.id % 40:02d}:00.000Z"  # 09:10–09:50 in Beijing
-    return {
-        "schema": 2,
-        "check_in": {"at": at, "gps": {"lat": 35.09, "lng": 113.40, "accuracy_m": 15}, "gps_error": None},
-        "notice": "unannounced" if task.unannounced else "served",
-        "answers": answers, "results": results,
-        "findings": (problem or {}).get("problems", ""), "measures": {}, "evidence_notes": "",
-        "notes": "演示数据（虚构）", "photos": photo_refs,
-        "party": {"liaison_name": obj.legal_representative or "王经理", "liaison_phone": "0391-7221234",
-                  "opinion": "无异议" if problem is None else "已知悉，将按要求整改"},
-        "business": {"mode": "signature", "name": obj.legal_representative or "王经理", "role": "法定代表人",
-                     "signature": _png((20, 20, 20)), "signed_at": at, "stamp_photo": None,
-                     "refusal": {"reason": "", "at": "", "place": "", "witness_name": "", "witness_photo": None,
-                                 "statement": "", "inspector_signature": None, "inspector_signed_at": None}},
-        "inspectors": {str(i.id): {"name": i.name, "department_id": m.department_id, "signature": _png((0, 0, 160)),
-                                   "signed_at": at} for m, i in members},
-    }
 
 
 def _store(user: User, visit: Visit, department_id: int, content: dict, base: int = 0) -> None:
@@ -196,10 +140,11 @@ def load_demo_fieldwork(task: Task) -> dict[str, int]:
     for n, visit in enumerate(visits):
         for dept_id, user in by_dept.items():
             with_problem = n == 1 and user is not leader
-            _store(user, visit, dept_id, _content(visit, dept_id, members, day=day,
-                                                  result="rectified" if with_problem else "no_problem",
-                                                  problem=problem if with_problem else None,
-                                                  photo=_demo_photo(user, visit.id * 7 + dept_id)))
+            at = datetime(day.year, day.month, day.day, 1, 10 + visit.id % 40, tzinfo=UTC)  # 09:10–09:50 Beijing
+            _store(user, visit, dept_id, finished_content(
+                visit, dept_id, at=at, result="rectified" if with_problem else "no_problem",
+                problem=problem if with_problem else None, photo_refs=[_demo_photo(user, visit.id * 7 + dept_id)],
+                notes="演示数据（虚构）"))
         db.session.flush()
         if n == 2:
             continue  # visited, waiting for the leader to consolidate

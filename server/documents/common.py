@@ -47,9 +47,9 @@ def styles() -> dict[str, ParagraphStyle]:
         "base": base,
         "title": ParagraphStyle("title", base, fontSize=17, leading=22, alignment=TA_CENTER, spaceAfter=2),
         "subtitle": ParagraphStyle("subtitle", base, fontSize=10.5, leading=14, alignment=TA_CENTER, spaceAfter=8),
-        "h2": ParagraphStyle("h2", base, fontSize=12.5, leading=17, spaceBefore=10, spaceAfter=4, keepWithNext=1,
+        "h2": ParagraphStyle("h2", base, fontSize=12.5, leading=17, spaceBefore=10, spaceAfter=4,
                              textColor=colors.HexColor("#1f3a5f")),
-        "h3": ParagraphStyle("h3", base, fontSize=10.5, leading=14, spaceBefore=6, spaceAfter=3, keepWithNext=1),
+        "h3": ParagraphStyle("h3", base, fontSize=10.5, leading=14, spaceBefore=6, spaceAfter=3),
         "label": ParagraphStyle("label", base, textColor=colors.HexColor("#333333")),
         "small": ParagraphStyle("small", base, fontSize=7.5, leading=9.5),
         "tiny": ParagraphStyle("tiny", base, fontSize=5.5, leading=7, textColor=colors.HexColor("#444444")),
@@ -215,3 +215,21 @@ def ascii_fallback(name: str) -> str:
     """An ASCII file name for ``filename=`` (the UTF-8 one goes in ``filename*``)."""
     out = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")
     return out or "document.pdf"
+
+
+#: a heading needs this much room below it, else it starts the next page (never alone at a page's foot)
+HEADING_ROOM = 30 * mm
+
+
+def keep_headings(story: list) -> list:
+    """Put a conditional page break before every heading (styles h2, h3): a heading with too little
+    room below it moves to the next page, while a long table after it still starts on this page
+    and splits (``keepWithNext`` would move heading and table together and leave a page empty)."""
+    from reportlab.platypus import CondPageBreak, Paragraph
+
+    out: list = []
+    for f in story:
+        if isinstance(f, Paragraph) and getattr(f.style, "name", None) in ("h2", "h3"):
+            out.append(CondPageBreak(HEADING_ROOM))
+        out.append(f)
+    return out

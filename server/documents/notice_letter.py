@@ -37,6 +37,7 @@ from .common import (
     cn_date,
     grid_style,
     hhmm,
+    keep_headings,
     markup,
     numbered_canvas,
     para,
@@ -169,7 +170,7 @@ def build(visit: Visit) -> bytes:
     doc = SimpleDocTemplate(buf, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + 4,
                             bottomMargin=MARGIN + 8, title=f"{TITLE} {obj.name}", author=task.code, subject=TITLE,
                             creator="Spotcheck")
-    doc.build(story, canvasmaker=numbered_canvas(footer))
+    doc.build(keep_headings(story), canvasmaker=numbered_canvas(footer))
     return buf.getvalue()
 
 

@@ -12,14 +12,15 @@ consolidation exists; the footer names each section's version and content SHA-25
 from __future__ import annotations
 
 import io
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Image as RLImage
 from reportlab.platypus import SimpleDocTemplate, Spacer, Table
 from sqlalchemy import select
@@ -29,9 +30,17 @@ from ..catalog.models import ChecklistQuestion
 from ..core.errors import NotFound
 from ..extensions import db
 from ..fieldwork import photos as photo_files
+from ..fieldwork import reference
 from ..fieldwork import services as field_services
-from ..fieldwork.models import Photo, RecordStatus, ResultCode, VisitRecord
-from ..fieldwork.reference import DEFAULT_RESULT_CODES, FOLLOW_UP_OPTIONS, METHOD_OPTIONS
+from ..fieldwork.models import Photo, RecordStatus, VisitRecord
+from ..fieldwork.reference import (
+    ANSWER_LABELS,
+    FOLLOW_UP_LABELS,
+    MEASURE_FORM_LABELS,
+    MEASURE_LABELS,
+    METHOD_LABELS,
+    NOTICE_LABELS,
+)
 from ..org.models import Department
 from ..planning.models import Task
 from ..registry.models import Inspector
@@ -46,8 +55,9 @@ from .common import (
     clean,
     cn_date,
     data_url_image,
-    fit,
     grid_style,
+    hhmm,
+    keep_headings,
     kv_table,
     markup,
     numbered_canvas,
@@ -57,10 +67,6 @@ from .common import (
 from .fonts import cjk_font
 
 TITLE = "市场监管领域部门联合抽查情况记录表"
-NOTICE_LABELS = {"served": "已送达告知书", "not_served": "未送达告知书", "unannounced": "不事先告知（不发放告知书）"}
-MEASURE_LABELS = {"order_stop": "责令停止违法行为", "order_rectify": "责令改正"}
-FORM_LABELS = {"written": "书面", "oral": "口头", "printed": "移动端打印"}
-ANSWER_LABELS = {"yes": "是", "no": "否", "na": "不适用"}
 PURPOSE_LABELS = {"evidence": "现场照片", "question": "检查内容照片", "stamp": "盖章记录表", "witness": "见证照片"}
 REVIEW_LABELS = {ResultStatus.PENDING: "待审核", ResultStatus.ACCEPTED: "已审核通过",
                  ResultStatus.RETURNED: "已退回修改", ResultStatus.PUBLISHED: "已公示"}
@@ -74,6 +80,10 @@ class Section:
     content: dict[str, Any]
     items: list[dict[str, Any]]
     result: SectionResult | None
+    #: every photo hash the content names, in order, without repeats
+    refs: list[str] = field(default_factory=list)
+    #: the hashes of the photos taken for each question (answer key → hashes)
+    by_ref: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,13 +109,7 @@ class FormData:
 
 def result_labels() -> dict[str, str]:
     """Chinese labels of every result code ever offered (deactivated ones included)."""
-    labels = {code: zh for code, zh, *_rest in DEFAULT_RESULT_CODES}
-    labels.update({r.code: r.label_zh for r in db.session.execute(select(ResultCode)).scalars()})
-    return labels
-
-
-def _items(visit: Visit) -> dict[int, list[dict[str, Any]]]:
-    return field_services.section_items(visit)
+    return {code: option.label for code, option in reference.result_option_map().items()}
 
 
 def _chosen_records(visit: Visit) -> tuple[Consolidation | None, dict[int, VisitRecord]]:
@@ -130,7 +134,7 @@ def gather(visit: Visit) -> FormData:
         raise NotFound("no_record", _("该检查对象尚无已同步的检查记录，无法生成记录表。请待检查人员同步记录后再试。"))
     task = db.session.get(Task, visit.task_id)
     team = db.session.get(Team, visit.team_id)
-    items = _items(visit)
+    items = field_services.section_items(visit)
     dept_ids = set(items) | set(chosen)
     members = db.session.execute(select(TeamMember, Inspector).join(Inspector, Inspector.id == TeamMember.inspector_id)
                                  .where(TeamMember.team_id == visit.team_id)
@@ -140,11 +144,14 @@ def gather(visit: Visit) -> FormData:
     results = {r.department_id: r for r in db.session.execute(
         select(SectionResult).where(SectionResult.visit_id == visit.id)).scalars()}
     order = sorted(chosen, key=lambda d: (d != task.initiating_department_id, d))
-    sections = [Section(departments[d], chosen[d], chosen[d].content if isinstance(chosen[d].content, dict) else {},
-                        items.get(d, []), results.get(d)) for d in order]
+    sections = []
+    for d in order:
+        content = chosen[d].content if isinstance(chosen[d].content, dict) else {}
+        sections.append(Section(departments[d], chosen[d], content, items.get(d, []), results.get(d),
+                                refs=_photo_refs(content), by_ref=_photos_by_ref(content)))
     shas: set[str] = set()
     for s in sections:
-        shas |= set(_photo_refs(s.content))
+        shas |= set(s.refs)
         shas |= set(s.record.photos or [])
     stored = {p.sha256: p for p in db.session.execute(select(Photo).where(Photo.sha256.in_(shas))).scalars()} if shas else {}
     user_ids = {r.reviewed_by_id for r in results.values() if r.reviewed_by_id}
@@ -185,6 +192,15 @@ def _photo_refs(content: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(s for s in out if s))
 
 
+def _photos_by_ref(content: dict[str, Any]) -> dict[str, list[str]]:
+    """The hashes of the photos the content ties to a question, by the question's answer key."""
+    by_ref: dict[str, list[str]] = defaultdict(list)
+    for p in _list(content.get("photos")):
+        if isinstance(p, dict) and isinstance(p.get("sha256"), str) and p.get("ref"):
+            by_ref[str(p["ref"])].append(p["sha256"])
+    return dict(by_ref)
+
+
 # -- rendering -----------------------------------------------------------------------------------------
 
 
@@ -206,7 +222,7 @@ def _header(d: FormData, st: dict) -> list:
     task, obj, visit = d.task, d.obj, d.visit
     notices = {clean(s.content.get("notice")) for s in d.sections if s.content.get("notice")}
     if task.unannounced:
-        notice = "不事先告知（双随机抽查不发放告知书）"
+        notice = NOTICE_LABELS["unannounced"]
     elif notices:
         notice = "；".join(NOTICE_LABELS.get(n, n) for n in sorted(notices))
     else:
@@ -219,8 +235,7 @@ def _header(d: FormData, st: dict) -> list:
     if visit.scheduled_on:
         schedule = cn_date(visit.scheduled_on)
         if visit.window_start or visit.window_end:
-            schedule += f" {visit.window_start.strftime('%H:%M') if visit.window_start else ''}–" \
-                        f"{visit.window_end.strftime('%H:%M') if visit.window_end else ''}"
+            schedule += f" {hhmm(visit.window_start)}–{hhmm(visit.window_end)}"
     out: list = [
         markup(TITLE, st["title"]),
         markup("（实地检查表）", st["subtitle"]),
@@ -273,7 +288,7 @@ def _header(d: FormData, st: dict) -> list:
 def _number_photos(d: FormData) -> None:
     n = 0
     for s in d.sections:
-        for sha in _photo_refs(s.content):
+        for sha in s.refs:
             if sha not in d.photo_numbers:
                 n += 1
                 d.photo_numbers[sha] = n
@@ -288,21 +303,20 @@ def _item_block(d: FormData, s: Section, it: dict[str, Any], n: int, st: dict) -
     out: list = [markup(f"检查事项 {n}：{_esc(it['name'])}", st["h3"])]
     out.append(kv_table([
         ("检查依据", it.get("legal_basis")),
-        ("检查方式", dict(METHOD_OPTIONS).get(clean(r.get("method")), clean(r.get("method")))),
+        ("检查方式", METHOD_LABELS.get(clean(r.get("method")), clean(r.get("method")))),
         ("检查结果", d.results.get(code, code)),
         ("发现的问题", r.get("problems")),
         ("处理情况", r.get("handling")),
         ("法律依据", r.get("legal_basis")),
-        ("后续处理措施", dict(FOLLOW_UP_OPTIONS).get(clean(r.get("follow_up")), clean(r.get("follow_up")))),
+        ("后续处理措施", FOLLOW_UP_LABELS.get(clean(r.get("follow_up")), clean(r.get("follow_up")))),
     ], st))
     if it["questions"]:
         answers = _d(c.get("answers"))
-        photos = [p for p in _list(c.get("photos")) if isinstance(p, dict)]
         rows = [[para("检查内容", st["label"]), para("记录", st["label"])]]
         for q in it["questions"]:
             key = f"{it['id']}-{q.id}"
             text = _answer_text(q, answers.get(key))
-            refs = [d.photo_numbers[p["sha256"]] for p in photos if p.get("ref") == key and p.get("sha256") in d.photo_numbers]
+            refs = [d.photo_numbers[sha] for sha in s.by_ref.get(key, ()) if sha in d.photo_numbers]
             if refs:
                 text += "（见照片 " + "、".join(f"#{n}" for n in refs) + "）"
             rows.append([para(q.text, st["base"]), para(text, st["base"])])
@@ -313,8 +327,6 @@ def _item_block(d: FormData, s: Section, it: dict[str, Any], n: int, st: dict) -
 
 
 def _esc(value: Any) -> str:
-    from xml.sax.saxutils import escape
-
     return escape(clean(value))
 
 
@@ -324,9 +336,9 @@ def _photo_cell(d: FormData, sha: str, meta: dict[str, Any], st: dict) -> list:
     photo = d.photos.get(sha)
     thumb = photo_files.thumb_path(sha) if photo is not None else None
     if thumb is not None and thumb.is_file():
-        w, h = ImageReader(str(thumb)).getSize()
-        w, h = fit(w, h, col_w, 32 * mm)
-        cell.append(RLImage(str(thumb), width=w, height=h))
+        # scaled to the box from the thumbnail's own JPEG header, which RLImage reads anyway (not
+        # Photo.width/height: those are the original's size before its EXIF rotation is applied)
+        cell.append(RLImage(str(thumb), width=col_w, height=32 * mm, kind="proportional"))
     elif photo is not None:
         cell.append(para("缩略图缺失（原图已存档）", st["small"]))
     else:
@@ -346,7 +358,7 @@ def _photos_block(d: FormData, s: Section, st: dict) -> list:
     for p in _list(s.content.get("photos")):
         if isinstance(p, dict) and isinstance(p.get("sha256"), str):
             metas.setdefault(p["sha256"], p)
-    for sha in _photo_refs(s.content):
+    for sha in s.refs:
         metas.setdefault(sha, {"purpose": "stamp" if sha == _d(s.content.get("business")).get("stamp_photo")
                                else "witness"})
     out: list = [markup(f"现场照片（{len(metas)} 张，缩略图；原图按 SHA-256 存档）", st["h3"])]
@@ -453,7 +465,7 @@ def _section_block(d: FormData, s: Section, index: int, st: dict) -> list:
     for n, it in enumerate(s.items, start=1):
         out += _item_block(d, s, it, n, st)
     measures = c.get("measures") if isinstance(c.get("measures"), dict) else {}
-    taken = [f"{MEASURE_LABELS.get(k, k)}（{FORM_LABELS.get(clean(m.get('form')), clean(m.get('form'))) or '方式未填'}）"
+    taken = [f"{MEASURE_LABELS.get(k, k)}（{MEASURE_FORM_LABELS.get(clean(m.get('form')), clean(m.get('form'))) or '方式未填'}）"
              for k, m in sorted(measures.items()) if isinstance(m, dict) and m.get("on")]
     out += [markup("发现的问题与采取的措施", st["h3"]), kv_table([
         ("发现的问题（总述）", c.get("findings")),
@@ -555,7 +567,7 @@ def render(d: FormData) -> bytes:
     doc = SimpleDocTemplate(buf, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + 6,
                             bottomMargin=bottom + 4, title=f"{TITLE} {d.obj.name}", author=d.task.code,
                             subject=TITLE, creator="Spotcheck")
-    doc.build([f for f in story if f is not None], canvasmaker=numbered_canvas(draw_footer))
+    doc.build(keep_headings([f for f in story if f is not None]), canvasmaker=numbered_canvas(draw_footer))
     return buf.getvalue()
 
 

@@ -66,6 +66,8 @@ METHOD_OPTIONS: tuple[tuple[str, str], ...] = (
     ("online", "网络监测"),
     ("sampling", "抽样检测"),
 )
+#: 中文 labels by code, as the visit page and the printed record form show them
+METHOD_LABELS: dict[str, str] = dict(METHOD_OPTIONS)
 METHOD_LABELS_EN = {"onsite": "On-site inspection", "documents": "Document review", "online": "Online monitoring",
                     "sampling": "Sampling and testing"}
 
@@ -78,6 +80,7 @@ FOLLOW_UP_OPTIONS: tuple[tuple[str, str], ...] = (
     ("abnormal_list", "列入经营异常名录"),
     ("judiciary", "移送司法机关"),
 )
+FOLLOW_UP_LABELS: dict[str, str] = dict(FOLLOW_UP_OPTIONS)
 FOLLOW_UP_LABELS_EN = {"none": "None", "order_rectify": "Order to rectify", "case_filing": "Refer for a case",
                        "notify_dept": "Notify the competent department", "abnormal_list": "Abnormal operations list",
                        "judiciary": "Refer to the judiciary"}
@@ -85,6 +88,14 @@ FOLLOW_UP_LABELS_EN = {"none": "None", "order_rectify": "Order to rectify", "cas
 #: measures taken on site [000#20(二)] and their forms (the app's MEASURES / MEASURE_FORMS)
 MEASURE_CODES = ("order_stop", "order_rectify")
 MEASURE_FORMS = ("written", "oral", "printed")
+
+#: 中文 labels of the record's other codes, shared by the visit page and the printed record form
+#: (the notice to the party, the measures and their forms, yes/no/n.a. answers)
+NOTICE_LABELS: dict[str, str] = {"served": "已送达告知书", "not_served": "未送达告知书",
+                                 "unannounced": "未事先告知（不得告知）"}
+MEASURE_LABELS: dict[str, str] = {"order_stop": "责令停止", "order_rectify": "责令改正"}
+MEASURE_FORM_LABELS: dict[str, str] = {"written": "书面", "oral": "口头", "printed": "移动端打印"}
+ANSWER_LABELS: dict[str, str] = {"yes": "是", "no": "否", "na": "不适用"}
 
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 

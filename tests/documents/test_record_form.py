@@ -44,6 +44,18 @@ def _embedded(font) -> bool:
     return False
 
 
+def _images(reader) -> list[tuple[int, int]]:
+    """The (width, height) of every image XObject the pages draw."""
+    out = []
+    for page in reader.pages:
+        xobjects = page["/Resources"].get("/XObject")
+        for ref in (xobjects.get_object() if xobjects is not None else {}).values():
+            obj = ref.get_object()
+            if obj.get("/Subtype") == "/Image":
+                out.append((int(obj["/Width"]), int(obj["/Height"])))
+    return out
+
+
 def test_every_section_of_the_record_is_printed(documented):
     w = documented
     resp = _get(w.client_a, w.v_z.id)
@@ -80,6 +92,11 @@ def test_every_section_of_the_record_is_printed(documented):
     assert f"共 {pages} 页" in text
     fonts = _fonts(reader)
     assert fonts and any(_embedded(f) for f in fonts), "the CJK font is embedded"
+    # each photo's stored thumbnail is embedded (400×300 and 300×400 originals: 320 px on the long side)
+    images = _images(reader)
+    assert len(images) >= len(w.photos)
+    assert {(320, 240), (240, 320)} <= set(images), images
+    assert "缩略图缺失" not in text and "照片尚未上传" not in text
     # the footer names each section's version and content hash
     from server.fieldwork.services import latest_versions
 

@@ -94,44 +94,15 @@ def png_data_url(color=(0, 0, 0)) -> str:
 def app_record(visit, department_id: int, *, result: str = "no_problem", answer: str | None = None,
                **overrides) -> dict:
     """Return a finished schema-2 content for one department's section of ``visit``, complete as the
-    app's validate() requires: check-in, notice per the task, every item answered with a method,
-    every required question answered, the party's signature and every active member's signature.
+    app's validate() requires: check-in (2026-12-02 10:00 Beijing time), notice per the task, every
+    item answered with a method, every required question answered (``answer``: one value for all),
+    the party's signature and every active member's signature (``server.fieldwork.samples``).
     ``overrides`` replace top-level keys."""
-    from server.catalog.models import ChecklistQuestion, QuestionType
-    from server.planning.models import Task
-    from server.registry.models import Inspector
-    from server.teams.models import TeamMember
-    from server.visits.models import VisitItem
+    from datetime import UTC, datetime
 
-    task = db.session.get(Task, visit.task_id)
-    items = db.session.execute(db.select(VisitItem).where(VisitItem.visit_id == visit.id,
-                                                          VisitItem.department_id == department_id)).scalars().all()
-    answers, results = {}, {}
-    for it in items:
-        results[str(it.check_item_id)] = {"code": result, "method": "onsite", "problems": "", "handling": "",
-                                          "legal_basis": "", "follow_up": ""}
-        for q in db.session.execute(db.select(ChecklistQuestion).where(
-                ChecklistQuestion.template_id == it.template_id)).scalars():
-            value = {QuestionType.YES_NO_NA: "yes", QuestionType.NUMBER: 3,
-                     QuestionType.SINGLE_CHOICE: (q.options or ["是"])[0]}.get(q.kind, "已核查")
-            answers[f"{it.check_item_id}-{q.id}"] = answer if answer is not None else value
-    members = db.session.execute(db.select(TeamMember, Inspector).join(Inspector, Inspector.id == TeamMember.inspector_id)
-                                 .where(TeamMember.team_id == visit.team_id, TeamMember.active.is_(True))).all()
-    content = {
-        "schema": 2,
-        "check_in": {"at": "2026-12-02T02:00:00.000Z", "gps": {"lat": 35.08, "lng": 113.38, "accuracy_m": 12},
-                     "gps_error": None},
-        "notice": "unannounced" if task.unannounced else "served",
-        "answers": answers, "results": results,
-        "findings": "", "measures": {}, "evidence_notes": "", "notes": "", "photos": [],
-        "party": {"liaison_name": "王五", "liaison_phone": "0391-1234567", "opinion": "无异议"},
-        "business": {"mode": "signature", "name": "张三", "role": "法定代表人", "signature": png_data_url(),
-                     "signed_at": "2026-12-02T02:30:00.000Z", "stamp_photo": None,
-                     "refusal": {"reason": "", "at": "", "place": "一路1号", "witness_name": "", "witness_photo": None,
-                                 "statement": "被检查对象拒绝在检查记录上签字（盖章），检查人员在场见证并作此说明。",
-                                 "inspector_signature": None, "inspector_signed_at": None}},
-        "inspectors": {str(i.id): {"name": i.name, "department_id": m.department_id, "signature": png_data_url((0, 0, 255)),
-                                   "signed_at": "2026-12-02T02:31:00.000Z"} for m, i in members},
-    }
+    from server.fieldwork.samples import finished_content
+
+    content = finished_content(visit, department_id, at=datetime(2026, 12, 2, 2, 0, tzinfo=UTC), result=result,
+                               answer=answer)
     content.update(overrides)
     return content
