@@ -1,6 +1,7 @@
 """The schedule API (RULES "Schedule API"): ``PUT /api/visits/<id>/schedule`` and
 ``GET /api/teams/<id>/schedule``. Session cookie; writes carry the ``X-CSRFToken`` header (Flask-WTF
-CSRFProtect, as every /api write). Answers are ``Cache-Control: no-store``."""
+CSRFProtect, as every /api write). Answers are ``Cache-Control: no-store`` (server/core/security.py,
+as every non-public /api answer)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..auth.roles import Role
 from ..core.errors import DomainError, Forbidden
 from ..extensions import db
 from ..planning.models import Task
-from ..teams.access import is_task_initiator, log_confidential_view, member_team_ids
+from ..teams.access import is_task_initiator, is_team_leader, log_confidential_view, member_team_ids
 from ..visits.models import Visit
 from . import schemas, services
 
@@ -37,11 +38,6 @@ def _require_user():
     return current_user._get_current_object()
 
 
-def _no_store(resp):
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
 def _visit_body(visit: Visit, conflicts: list[dict[str, str]]) -> dict:
     return {"visit_id": visit.id, "schedule": services.schedule_of(visit), "conflicts": conflicts,
             "changed_at": visit.changed_at.isoformat()}
@@ -55,14 +51,13 @@ def _parse_body() -> services.ScheduleInput:
     if not isinstance(body, dict):
         raise DomainError("invalid_request", _("请求内容无效：应为 JSON 对象，如 {\"scheduled_on\": \"2026-12-03\"}。"))
     try:
-        data = schemas.ScheduleInSchema().load(body)
+        return schemas.ScheduleInSchema().load(body)
     except ValidationError as err:
         messages = err.messages if isinstance(err.messages, dict) else {}
         fields = {f: (FIELD_MESSAGES[f]() if f in FIELD_MESSAGES else "；".join(map(str, m)))
                   for f, m in messages.items()}
         raise DomainError("invalid_schedule", _("日程填写有误：%(m)s", m="；".join(fields.values())), status=422,
                           fields=fields) from None
-    return services.parse_strings(data)
 
 
 @bp.put("/api/visits/<int(max=2147483647):visit_id>/schedule")
@@ -72,13 +67,13 @@ def put_schedule(visit_id: int):
     ``invalid_schedule`` (``fields``) / ``schedule_outside_period`` (``period_start``, ``period_end``)."""
     user = _require_user()
     visit = services.get_visit(visit_id)
-    if not services.is_team_leader(user, visit.team_id):
+    if not is_team_leader(user, visit.team_id):
         # before reading the body: a non-leader learns nothing about the visit from the errors
         raise Forbidden("not_team_leader", _("只有本检查组的组长可以安排日程。如需调整，请联系组长。"))
     data = _parse_body()
     services.set_schedule(user, visit, **data.as_kwargs())
     conflicts = services.conflicts_for([visit], user)[visit.id]
-    return _no_store(jsonify(schemas.VisitScheduleSchema().dump(_visit_body(visit, conflicts))))
+    return jsonify(schemas.VisitScheduleSchema().dump(_visit_body(visit, conflicts)))
 
 
 def _may_read_team(user, team, task: Task) -> bool:
@@ -104,10 +99,10 @@ def get_team_schedule(team_id: int):
         "team_id": team.id, "team_number": team.number + 1,
         "task": {"id": task.id, "code": task.code, "name": task.name, "period_start": task.period_start.isoformat(),
                  "period_end": task.period_end.isoformat()},
-        "can_edit": services.is_team_leader(user, team.id) and task.status not in services.LOCKED_TASK_STATES,
+        "can_edit": is_team_leader(user, team.id) and task.status not in services.LOCKED_TASK_STATES,
         "visits": [{**_visit_body(v, conflicts[v.id]), "stage": v.stage.value, "status": v.status.value,
                     "object": {"id": v.object.id, "code": v.object.code, "name": v.object.name,
                                "address": v.object.address, "business_peak": v.object.business_peak}}
                    for v in visits],
     }
-    return _no_store(jsonify(schemas.TeamScheduleSchema().dump(body)))
+    return jsonify(schemas.TeamScheduleSchema().dump(body))

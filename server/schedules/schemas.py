@@ -3,24 +3,43 @@ Never an object's credit-risk class here [000#25]."""
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
-HHMM = r"^([01]?\d|2[0-3]):[0-5]\d$"
+from . import services
+
+
+class HHMM(fields.String):
+    """``"HH:MM"`` (Beijing time) → ``datetime.time``, read by ``services.parse_time``: the one time
+    format of the leader's form and the API. An empty string is refused (send null)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parsed = services.parse_time(text) if text.strip() else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise ValidationError("Not HH:MM.")
+        return parsed
 
 
 class ScheduleInSchema(Schema):
-    """The whole schedule of a visit (PUT is idempotent); a missing field counts as null."""
+    """The whole schedule of a visit (PUT is idempotent); a missing field counts as null. Loads into
+    a ``services.ScheduleInput`` (typed values); the rules between fields are the service's."""
 
     class Meta:
         unknown = EXCLUDE
 
     scheduled_on = fields.Date(allow_none=True, load_default=None, metadata={"description": "YYYY-MM-DD"})
-    window_start = fields.String(allow_none=True, load_default=None, validate=validate.Regexp(HHMM),
-                                 metadata={"description": "HH:MM (Beijing time)"})
-    window_end = fields.String(allow_none=True, load_default=None, validate=validate.Regexp(HHMM))
+    window_start = HHMM(allow_none=True, load_default=None, metadata={"description": "HH:MM (Beijing time)"})
+    window_end = HHMM(allow_none=True, load_default=None, metadata={"description": "HH:MM (Beijing time)"})
     route_order = fields.Integer(allow_none=True, load_default=None, strict=True,
-                                 validate=validate.Range(min=1, max=999))
-    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
+                                 validate=validate.Range(min=services.ORDER_MIN, max=services.ORDER_MAX))
+    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=services.NOTE_MAX))
+
+    @post_load
+    def _to_input(self, data, **_kwargs) -> services.ScheduleInput:
+        return services.ScheduleInput(**{f: data.get(f) for f in services.FIELDS})
 
 
 class ScheduleFieldsSchema(Schema):

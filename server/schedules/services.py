@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
@@ -38,7 +38,7 @@ from ..fieldwork import services as field_services
 from ..planning.models import Task, TaskStatus
 from ..registry.models import Inspector
 from ..registry.validation import parse_business_peak
-from ..teams.access import inspector_of, visible_team_ids
+from ..teams.access import is_team_leader, visible_team_ids
 from ..teams.models import Team, TeamMember
 from ..visits.models import Visit, VisitStage, VisitStatus
 from ..workdays.services import is_workday
@@ -148,22 +148,6 @@ def parse_strings(data: Mapping[str, Any]) -> ScheduleInput:
 
 
 # -- access ----------------------------------------------------------------------------------------
-
-
-def leader_team_ids(user: Any, team_ids: Iterable[int] | None = None) -> set[int]:
-    """Ids of the teams the user is the active leader of (optionally among ``team_ids``)."""
-    inspector = inspector_of(user)
-    if inspector is None:
-        return set()
-    stmt = select(TeamMember.team_id).where(TeamMember.inspector_id == inspector.id, TeamMember.is_leader.is_(True),
-                                            TeamMember.active.is_(True))
-    if team_ids is not None:
-        stmt = stmt.where(TeamMember.team_id.in_(list(team_ids)))
-    return set(db.session.execute(stmt).scalars())
-
-
-def is_team_leader(user: Any, team_id: int) -> bool:
-    return team_id in leader_team_ids(user, [team_id])
 
 
 def _check_leader(user: Any, team_id: int) -> None:

@@ -9,7 +9,7 @@ team only) see a task's schedule; every view of it is logged."""
 from __future__ import annotations
 
 import calendar as pycal
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,8 +23,9 @@ from ..core.errors import DomainError, Forbidden, NotFound
 from ..core.pagination import paginate
 from ..extensions import db
 from ..planning.models import Task, TaskStatus
+from ..planning.services import get_task
 from ..registry.models import Inspector
-from ..teams.access import can_view_task_lists, log_confidential_view, visible_team_ids
+from ..teams.access import is_team_leader, leader_team_ids, log_confidential_view, visible_team_ids
 from ..teams.models import Team, TeamMember
 from ..visits.models import Visit, VisitStage, VisitStatus
 from ..workdays.services import beijing_today, is_workday
@@ -40,11 +41,6 @@ def _forbid() -> Forbidden:
 
 def _weekday(d: date) -> str:
     return [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")][d.weekday()]
-
-
-def stage_labels() -> dict[str, str]:
-    return {"planned": _("待安排"), "scheduled": _("已安排"), "visited": _("已检查"), "consolidated": _("已汇总"),
-            "returned": _("已退回"), "reviewed": _("已审核"), "published": _("已公开")}
 
 
 # -- /schedules ------------------------------------------------------------------------------------
@@ -63,8 +59,10 @@ def index():
         show, page = "open", None
         candidates = db.session.execute(select(Task).where(Task.status == TaskStatus.INSPECTORS_DRAWN)
                                         .order_by(Task.period_start, Task.id)).scalars()
-        tasks = [t for t in candidates if can_view_task_lists(current_user, t)]
+        tasks = list(candidates)
     visible = {t.id: visible_team_ids(current_user, t) for t in tasks}
+    if show == "open":  # the open tasks the user may see (at least part of)
+        tasks = [t for t in tasks if visible[t.id] is None or visible[t.id]]
     counts: dict[int, dict[int, list[int]]] = defaultdict(dict)
     teams: dict[int, Team] = {}
     if tasks:
@@ -78,7 +76,7 @@ def index():
                 counts[task_id][team_id] = [total, scheduled]
         team_ids = {tid for c in counts.values() for tid in c}
         teams = {t.id: t for t in db.session.execute(select(Team).where(Team.id.in_(team_ids))).scalars()} if team_ids else {}
-    leads = services.leader_team_ids(current_user, list(teams)) if teams else set()
+    leads = leader_team_ids(current_user, list(teams)) if teams else set()
     rows_out = []
     for t in tasks:
         per_team = sorted(((teams[tid], c[0], c[1]) for tid, c in counts[t.id].items()), key=lambda r: r[0].number)
@@ -142,7 +140,7 @@ def _context(task: Task) -> dict[str, Any]:
         .where(Visit.task_id == task.id, Visit.team_id.in_(shown), Visit.status != VisitStatus.WITHDRAWN)
     ).scalars()) if shown else []
     visits.sort(key=lambda v: (v.scheduled_on or date.min, v.route_order or 10**6, v.id))
-    leads = services.leader_team_ids(current_user, team_ids) if team_ids else set()
+    leads = leader_team_ids(current_user, team_ids) if team_ids else set()
     return {"task": task, "teams": teams, "team_by_id": {t.id: t for t in teams}, "members": members,
             "inspectors": inspectors, "team_filter": team_filter, "inspector_filter": inspector_filter,
             "visits": visits, "leads": leads, "all_teams": visible is None,
@@ -186,7 +184,9 @@ def _month(task: Task, visits: list[Visit], conflicts: dict[int, list], first: d
 
 
 def _render(task: Task, *, form_visit: int | None = None, form: dict | None = None, errors: dict | None = None,
-            error: str | None = None, status: int = 200):
+            error: str | None = None, order_form: dict | None = None, status: int = 200):
+    """The schedule page; ``form_visit``/``form``/``errors`` re-show one visit's form, ``order_form``
+    (``team_id``, ``day``, ``values`` {visit_id: typed text}, ``bad`` visit ids) a day's route form."""
     ctx = _context(task)
     conflicts = services.conflicts_for(ctx["visits"], current_user)
     view = "month" if request.args.get("view") == "month" else "agenda"
@@ -206,16 +206,9 @@ def _render(task: Task, *, form_visit: int | None = None, form: dict | None = No
         lock_reason=lambda v: services.lock_reason(v, task), locked_task=locked_task,
         reorderable=lambda vs: all(services.lock_reason(v, task) is None for v in vs),
         form_visit=form_visit, form=form or {}, errors=errors or {}, error=error, keep_args=_keep_args(),
-        stage_labels=stage_labels(), VisitStage=VisitStage,
+        VisitStage=VisitStage, order_form=order_form,
         team_names={t.id: _("第 %(n)s 组", n=t.number + 1) for t in ctx["teams"]},
     ), status
-
-
-def _task(task_id: int) -> Task:
-    task = db.session.get(Task, task_id)
-    if task is None:
-        raise NotFound("task_not_found", _("找不到该抽查任务。"))
-    return task
 
 
 @bp.get("/tasks/<int:task_id>/schedule")
@@ -223,7 +216,7 @@ def _task(task_id: int) -> Task:
 def task_schedule(task_id: int):
     """The task's schedule: agenda by day (unscheduled first) or ``?view=month&month=YYYY-MM``;
     ``?team=<team_id>``, ``?inspector=<inspector_id>`` (that inspector's visits in this task)."""
-    return _render(_task(task_id))
+    return _render(get_task(task_id))
 
 
 def _keep_args() -> dict[str, str]:
@@ -239,11 +232,11 @@ def _back(task: Task, anchor: str | None = None) -> str:
 @login_required
 def set_visit_schedule(task_id: int, visit_id: int):
     """The leader's form for one visit; errors are shown next to the fields, the input kept."""
-    task = _task(task_id)
+    task = get_task(task_id)
     visit = services.get_visit(visit_id)
     if visit.task_id != task.id:
         raise NotFound("visit_not_found", _("找不到该检查安排。"))
-    if not services.is_team_leader(current_user, visit.team_id):
+    if not is_team_leader(current_user, visit.team_id):
         raise Forbidden("not_team_leader", _("只有本检查组的组长可以安排日程。如需调整，请联系组长。"))
     form = {f: request.form.get(f, "") for f in services.FIELDS}
     if request.form.get("clear"):
@@ -261,11 +254,20 @@ def set_visit_schedule(task_id: int, visit_id: int):
     return redirect(_back(task, f"visit-{visit.id}"))
 
 
+def _position(value: str) -> int | None:
+    """A route position as typed (ASCII digits, 1–999), else None."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 3):
+        return None
+    pos = int(text)
+    return pos if services.ORDER_MIN <= pos <= services.ORDER_MAX else None
+
+
 @bp.post("/tasks/<int:task_id>/schedule/reorder")
 @login_required
 def reorder_day(task_id: int):
     """按路线排序: the leader numbers one day's visits of their team; saved in one go."""
-    task = _task(task_id)
+    task = get_task(task_id)
     team = services.get_team(request.form.get("team_id", type=int) or 0)
     if team.task_id != task.id:
         raise NotFound("team_not_found", _("找不到该检查组。"))
@@ -273,14 +275,25 @@ def reorder_day(task_id: int):
         day = date.fromisoformat(request.form.get("day", ""))
     except ValueError:
         raise DomainError("invalid_schedule", _("日期无效，请刷新页面后重试。"), status=422) from None
-    positions = []
-    for key, value in request.form.items():
-        if key.startswith("order-") and key[6:].isascii() and key[6:].isdigit():
-            try:
-                pos = int(value)
-            except ValueError:
-                pos = 10**6
-            positions.append((pos, int(key[6:])))
+    if not is_team_leader(current_user, team.id):
+        # before reading the numbers: a non-leader learns nothing from the errors
+        raise Forbidden("not_team_leader", _("只有本检查组的组长可以安排日程。如需调整，请联系组长。"))
+    typed = [(int(key[6:]), value) for key, value in request.form.items(multi=True)
+             if key.startswith("order-") and key[6:].isascii() and key[6:].isdigit() and len(key) < 16]
+    order_form = {"team_id": team.id, "day": day, "values": dict(typed), "bad": set()}
+    read = [(vid, _position(value)) for vid, value in typed]
+    used = Counter(pos for _vid, pos in read)
+    positions, bad_items = [], []
+    for item, (vid, pos) in enumerate(read, start=1):  # item: as numbered on the form
+        if pos is None or used[pos] > 1:
+            bad_items.append(str(item))
+            order_form["bad"].add(vid)
+        else:
+            positions.append((pos, vid))
+    if bad_items:
+        msg = _("第 %(n)s 项的顺序应为 %(a)s–%(b)s 的整数，且不能重复。", n="、".join(bad_items),
+                a=services.ORDER_MIN, b=services.ORDER_MAX)
+        return _render(task, error=msg, order_form=order_form, status=422)
     ids = [vid for _pos, vid in sorted(positions)]
     try:
         services.reorder(current_user, team, day, ids)
@@ -289,6 +302,6 @@ def reorder_day(task_id: int):
         if err.status == 403 or err.code == "schedule_locked":
             raise
         msg = "；".join((err.details.get("fields") or {}).values()) or err.message
-        return _render(task, error=msg, status=err.status)
+        return _render(task, error=msg, order_form=order_form, status=err.status)
     flash(_("已按路线排好 %(d)s 的顺序。", d=day.isoformat()), "success")
     return redirect(_back(task, f"day-{day.isoformat()}"))

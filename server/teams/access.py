@@ -29,6 +29,7 @@ entries, and ``can_see_risk_class`` guards the registry's internal credit-risk c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..audit.services import record
@@ -86,6 +87,24 @@ def member_team_ids(user: Any, task: Task) -> set[int]:
         )
     ).scalars()
     return set(rows)
+
+
+def leader_team_ids(user: Any, team_ids: Iterable[int] | None = None) -> set[int]:
+    """Return the ids of the teams the user is the *active* leader of (``TeamMember.is_leader`` and
+    ``active``, through the inspector linked to the login), optionally among ``team_ids``. One query."""
+    inspector = inspector_of(user)
+    if inspector is None:
+        return set()
+    stmt = db.select(TeamMember.team_id).where(TeamMember.inspector_id == inspector.id,
+                                               TeamMember.is_leader.is_(True), TeamMember.active.is_(True))
+    if team_ids is not None:
+        stmt = stmt.where(TeamMember.team_id.in_(list(team_ids)))
+    return set(db.session.execute(stmt).scalars())
+
+
+def is_team_leader(user: Any, team_id: int) -> bool:
+    """True when the user is the active leader of the team (the one rule for a leader's rights)."""
+    return team_id in leader_team_ids(user, [team_id])
 
 
 def visible_team_ids(user: Any, task: Task) -> set[int] | None:
