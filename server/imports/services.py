@@ -53,7 +53,6 @@ from ..registry.models import (
 )
 from ..registry.validation import (
     BOOL_LABELS,
-    BUSINESS_PEAK_MAX,
     GENDER_LABELS,
     INSPECTOR_COLUMNS,
     INSPECTOR_LABELS,
@@ -65,8 +64,6 @@ from ..registry.validation import (
     STATUS_LABELS,
     RowError,
     _,
-    _norm_header,
-    clean_business_peak,
     clean_inspector_row,
     clean_object_row,
     departments_index,
@@ -319,8 +316,9 @@ class _Importer:
         self.path = stored_file_path(job)
         self.now = utcnow()
 
-    # subclasses: prepare(), clean(row) -> (cleaned, errors), key(cleaned), pack(n, cleaned) -> the
-    # spooled item (a tuple whose first element is the row number), write(batch of items)
+    # subclasses: prepare(), clean(n, row) -> (cleaned, errors) where n is the file's row number,
+    # key(cleaned), pack(n, cleaned) -> the spooled item (a tuple whose first element is the row
+    # number), write(batch of items)
 
     def run(self, on_progress) -> None:
         job = self.job
@@ -404,7 +402,7 @@ class _Importer:
             for n, row in self._rows(table):
                 total += 1
                 nul = self.nul_errors(row)
-                cleaned, errors = (None, nul) if nul else clean(row)
+                cleaned, errors = (None, nul) if nul else clean(n, row)
                 key = key_of(cleaned) if not errors else self.raw_key(row)
                 if key is not None:
                     first = first_row_of.setdefault(key, n)
@@ -599,18 +597,6 @@ def _executemany(sql_head: str, width: int, rows: list[tuple]) -> None:
 
 # -- objects ------------------------------------------------------------------------------------
 
-#: the optional column 经营高峰时段 (issue 8): not a column of the registry's row cleaning
-#: (:data:`OBJECT_COLUMNS`, shared with the form), so the import adds it here — last, so files made
-#: before it still line up with the export
-BUSINESS_PEAK_COLUMN: tuple[str, str, tuple[str, ...]] = (
-    "business_peak", "经营高峰时段", ("business_peak", "peak_hours", "peak", "经营高峰", "高峰时段"))
-#: the object columns of an import / export file, in file order
-IMPORT_OBJECT_COLUMNS = (*OBJECT_COLUMNS, BUSINESS_PEAK_COLUMN)
-IMPORT_OBJECT_LABELS = {c[0]: c[1] for c in IMPORT_OBJECT_COLUMNS}
-#: how many distinct 经营高峰时段 texts an import remembers the cleaning of
-PEAK_CACHE_SIZE = 10_000
-_PEAK_HEADERS = frozenset(_norm_header(h) for h in (BUSINESS_PEAK_COLUMN[1], *BUSINESS_PEAK_COLUMN[2]))
-
 OBJECT_DB_COLUMNS = (
     "code", "code_kind", "name", "object_type", "legal_representative", "address", "region_county",
     "region_town", "jurisdiction_level", "industry", "business_scope", "registration_status",
@@ -621,52 +607,15 @@ _OBJECTS_INSERT = (f"INSERT INTO inspected_objects (id, {', '.join(OBJECT_DB_COL
                    "updated_at)")
 
 
-def object_header_map(headers: list[str]) -> dict[int, str]:
-    """:func:`header_map` for an object file, plus the 经营高峰时段 column (the first such header)."""
-    mapping = header_map(headers, "objects")
-    if "business_peak" not in mapping.values():
-        for i, h in enumerate(headers):
-            if i not in mapping and _norm_header(str(h) if h is not None else "") in _PEAK_HEADERS:
-                mapping[i] = "business_peak"
-                break
-    return mapping
-
-
-def _peak_error(n: int, reason: str, value: str) -> RowError:
-    label = IMPORT_OBJECT_LABELS["business_peak"]
-    if reason == "too_long":
-        message = _("第 %(row)s 行的经营高峰时段超过 %(max)s 个字，请缩短（格式如“11:00-13:30，17:00-20:00”）。",
-                    row=n, max=BUSINESS_PEAK_MAX)
-    else:
-        message = _("第 %(row)s 行的经营高峰时段“%(value)s”无法识别。格式应为“时:分-时:分”，多个时段用逗号或顿号分隔，"
-                    "例如“11:00-13:30，17:00-20:00”；结束时间须晚于开始时间。不需要时请留空。",
-                    row=n, value=value[:50])
-    return RowError(label, reason, message, "business_peak")
-
-
 class ObjectImporter(_Importer):
     kind = "objects"
-    labels = IMPORT_OBJECT_LABELS
+    labels = OBJECT_LABELS
     key_field = "code"
-
-    def _open(self):
-        table = super()._open()
-        self.mapping = object_header_map(table.headers)
-        self.present = set(self.mapping.values())
-        return table
-
-    def _rows(self, table):
-        # the row number for the 经营高峰时段 message (the only one that names its row)
-        for n, row in super()._rows(table):
-            self.row_n = n
-            yield n, row
 
     def prepare(self) -> None:
         depts = db.session.execute(select(Department)).scalars().all()
         self.departments = departments_index(depts)
         self.code_of = {d.id: d.code for d in depts}
-        self.row_n = 0
-        self.peaks: dict[str, tuple[str | None, str | None]] = {}
         self.accepted = set(db.session.execute(
             select(InspectedObject.code).where(InspectedObject.code_kind == CodeKind.ACCEPTED)).scalars())
         t = InspectedObject.__table__
@@ -676,31 +625,8 @@ class ObjectImporter(_Importer):
     def dept_codes(self, ids: Iterable[int]) -> list[str]:
         return sorted(self.code_of.get(i, str(i)) for i in ids) if ids else []
 
-    def clean(self, row):
-        if "business_peak" not in row:
-            cleaned, errors = clean_object_row(row, self.departments, accepted_codes=self.accepted)
-            cleaned["business_peak"] = None
-            return cleaned, errors
-        # the registry's row cleaning does not know the column: clean it with the form's rule
-        peak = row.pop("business_peak")
-        try:
-            cleaned, errors = clean_object_row(row, self.departments, accepted_codes=self.accepted)
-        finally:
-            row["business_peak"] = peak  # kept for the report's 原值
-        if not peak:
-            cleaned["business_peak"] = None
-            return cleaned, errors
-        # the same few texts repeat over many rows: clean each once (about 6 µs a text)
-        known = self.peaks.get(peak)
-        if known is None:
-            text, peak_err = clean_business_peak(peak)
-            known = (text, peak_err.reason_code if peak_err is not None else None)
-            if len(self.peaks) < PEAK_CACHE_SIZE:
-                self.peaks[peak] = known
-        cleaned["business_peak"] = known[0]
-        if known[1] is not None:
-            errors = [*errors, _peak_error(self.row_n, known[1], str(peak).strip())]
-        return cleaned, errors
+    def clean(self, n, row):
+        return clean_object_row(row, self.departments, accepted_codes=self.accepted, row_number=n)
 
     def key(self, cleaned):
         return cleaned["code"]
@@ -836,7 +762,7 @@ class InspectorImporter(_Importer):
         self.departments = departments_index(depts)
         self.restrict_to = self.job.department_id
 
-    def clean(self, row):
+    def clean(self, n, row):
         cleaned, errors = clean_inspector_row(row, self.departments)
         if self.restrict_to is not None and cleaned["department_id"] is not None:
             dept = db.session.get(Department, cleaned["department_id"])
@@ -1047,7 +973,7 @@ def _dept_names() -> dict[int, str]:
 
 
 def object_records(ids: Select | None = None, chunk: int = 5000) -> Iterator[list[Any]]:
-    """Yield export rows (in :data:`IMPORT_OBJECT_COLUMNS` order) for all objects, or those whose id is
+    """Yield export rows (in :data:`OBJECT_COLUMNS` order) for all objects, or those whose id is
     in the ``ids`` select (e.g. the registry list's current filters)."""
     t = InspectedObject.__table__
     names = _dept_names()
@@ -1111,7 +1037,7 @@ def export_registry(kind: str, fh: IO[bytes], fmt: str, ids: Select | None = Non
     ``fh`` in the import format (Chinese headers); return the number of rows. The file imports
     back unchanged."""
     if kind == "objects":
-        headers = [c[1] for c in IMPORT_OBJECT_COLUMNS]
+        headers = [c[1] for c in OBJECT_COLUMNS]
         return write_table(fh, fmt, headers, object_records(ids), sheet_title="检查对象名录库")
     headers = [c[1] for c in INSPECTOR_COLUMNS]
     return write_table(fh, fmt, headers, inspector_records(ids), sheet_title="执法检查人员名录库")

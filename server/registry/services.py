@@ -349,10 +349,6 @@ def _clean_object(row: Mapping[str, Any], *, accepted: set[str], exception_reaso
     """Clean a form row; return (values, accepted exception reason or None)."""
     row = _prepare_row(row)
     values, errors = validation.clean_object_row(row, _department_index(), accepted_codes=accepted)
-    if "business_peak" in row:  # the form's field (not an import column)
-        values["business_peak"], peak_error = validation.clean_business_peak(row.get("business_peak"))
-        if peak_error is not None:
-            errors.append(peak_error)
     code_error = next((e for e in errors if e.field == "code"), None)
     accepted_reason = None
     if code_error is not None and code_error.reason_code == "check_char" and (exception_reason or "").strip():

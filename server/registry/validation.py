@@ -79,6 +79,8 @@ OBJECT_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("serious_violation", "严重违法失信", ("serious_violation",)),
     ("complaint_count", "投诉举报次数", ("complaint_count", "complaints")),
     ("supervising_departments", "监管部门", ("supervising_departments", "departments")),
+    # optional, last: files made before it still line up with the export
+    ("business_peak", "经营高峰时段", ("business_peak", "peak_hours", "peak", "经营高峰", "高峰时段")),
 )
 #: inspector fields in file order
 INSPECTOR_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -389,7 +391,8 @@ _OBJECT_FIELD_SET = frozenset(OBJECT_FIELDS)
 
 
 def clean_object_row(row: Mapping[str, Any], departments_by_name_or_code: Mapping[str, Any] | None = None,
-                     *, accepted_codes: Container[str] = ()) -> tuple[dict, list[RowError]]:
+                     *, accepted_codes: Container[str] = (), row_number: int | None = None
+                     ) -> tuple[dict, list[RowError]]:
     """Clean one object row; return ``(cleaned, errors)``.
 
     ``cleaned`` has the model's attribute names. ``code`` is ``None`` when the cell is empty (the
@@ -397,6 +400,7 @@ def clean_object_row(row: Mapping[str, Any], departments_by_name_or_code: Mappin
     list of the departments found in ``departments_by_name_or_code`` when it is given (unknown
     names are an ``unknown_department`` error), otherwise the list of names as written.
     ``accepted_codes`` are codes failing the check character that an administrator accepted.
+    ``row_number`` (a file's row) is named in the messages that say which row they are about.
     """
     # written for speed (imports clean millions of rows): the common case runs without calls
     if not _OBJECT_FIELD_SET.issuperset(row):
@@ -479,6 +483,13 @@ def clean_object_row(row: Mapping[str, Any], departments_by_name_or_code: Mappin
                             _("监管部门“%(names)s”在系统中不存在。请填写已登记部门的全称或部门编码。",
                               names="、".join(unknown)[:200]))
     cleaned["supervising_departments"] = depts
+    peak = get("business_peak")
+    if peak:
+        cleaned["business_peak"], peak_err = clean_business_peak(peak, row_number)
+        if peak_err is not None:
+            r.errors.append(peak_err)
+    else:
+        cleaned["business_peak"] = None
     return cleaned, r.errors
 
 
@@ -614,17 +625,27 @@ def parse_business_peak(value: Any) -> list[tuple[Any, Any]] | None:
     return out
 
 
-def clean_business_peak(value: Any) -> tuple[str | None, RowError | None]:
-    """Clean the business-peak text of the object form: ``(text or None, error or None)``."""
+def clean_business_peak(value: Any, row_number: int | None = None) -> tuple[str | None, RowError | None]:
+    """Clean a business-peak text (the form's field, the import's column 经营高峰时段):
+    ``(text or None, error or None)``; with ``row_number`` the message names the file's row."""
     text = _text(value) if value is not None else ""
     if not text:
         return None, None
-    label = _("经营高峰时段")
+    label = OBJECT_LABELS["business_peak"]
     if len(text) > BUSINESS_PEAK_MAX:
-        return None, RowError(label, "too_long", _("%(col)s 最多 %(max)s 个字，请缩短。", col=label,
-                                                   max=BUSINESS_PEAK_MAX), "business_peak")
+        if row_number is None:
+            message = _("%(col)s 最多 %(max)s 个字，请缩短。", col=_("经营高峰时段"), max=BUSINESS_PEAK_MAX)
+        else:
+            message = _("第 %(row)s 行的经营高峰时段超过 %(max)s 个字，请缩短（格式如“11:00-13:30，17:00-20:00”）。",
+                        row=row_number, max=BUSINESS_PEAK_MAX)
+        return None, RowError(label, "too_long", message, "business_peak")
     if parse_business_peak(text) is None:
-        return None, RowError(label, "bad_peak", _(
-            "%(col)s 的格式应为“时:分-时:分”，多个时段用逗号或顿号分隔，例如“11:00-13:30，17:00-20:00”；"
-            "结束时间须晚于开始时间。", col=label), "business_peak")
+        if row_number is None:
+            message = _("%(col)s 的格式应为“时:分-时:分”，多个时段用逗号或顿号分隔，例如“11:00-13:30，17:00-20:00”；"
+                        "结束时间须晚于开始时间。", col=_("经营高峰时段"))
+        else:
+            message = _("第 %(row)s 行的经营高峰时段“%(value)s”无法识别。格式应为“时:分-时:分”，多个时段用逗号或顿号分隔，"
+                        "例如“11:00-13:30，17:00-20:00”；结束时间须晚于开始时间。不需要时请留空。",
+                        row=row_number, value=text[:50])
+        return None, RowError(label, "bad_peak", message, "business_peak")
     return text, None

@@ -156,7 +156,6 @@ def _object_form_from(obj: InspectedObject) -> dict[str, Any]:
 def _object_row_from_request() -> dict[str, Any]:
     row: dict[str, Any] = {f: request.form.get(f, "") for f in OBJECT_FIELDS}
     row["supervising_departments"] = request.form.getlist("supervising_departments")
-    row["business_peak"] = request.form.get("business_peak", "")
     return row
 
 
