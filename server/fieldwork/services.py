@@ -86,6 +86,24 @@ def has_declared_conflict(inspector_id: int, object_id: int) -> bool:
         ConflictDeclaration.withdrawn_at.is_(None)).limit(1)).first() is not None
 
 
+def writable_departments(member_department_ids: set[int] | list[int], initiating_department_id: int | None,
+                         section_department_ids: set[int] | list[int], results_entry_rule: str) -> set[int]:
+    """The departments whose section a team member may write on a visit (pure: no query).
+
+    ``member_department_ids``: the departments the member represents in the visit's team (none: not
+    an active member). By default (谁检查、谁录入) a member writes the sections of those departments;
+    under the rule 谁主导、谁填报 (``results_entry_rule`` = ``RESULTS_BY_LEAD_DEPARTMENT``) a member
+    of the leading (initiating) department writes every section of the visit
+    (``section_department_ids``, only read under that rule) and the others none. The recusal
+    check is not part of it: it stops the write, not what the phone is shown."""
+    mine = set(member_department_ids)
+    if not mine:
+        return set()
+    if results_entry_rule == rules_services.RESULTS_BY_LEAD_DEPARTMENT:
+        return set(section_department_ids) if initiating_department_id in mine else set()
+    return mine
+
+
 def check_can_write(user: Any, visit: Visit, department_id: int) -> TeamMember:
     """Return the user's membership when they may write ``department_id``'s section of the visit.
 
@@ -93,7 +111,8 @@ def check_can_write(user: Any, visit: Visit, department_id: int) -> TeamMember:
     (the member declared a conflict of interest with the visit's object and must be replaced first
     [003#14]), ``other_department`` (谁检查、谁录入: a section of a department they do not represent
     in the team, or no section of this visit) or ``not_results_entrant`` (谁主导、谁填报: the
-    deployment lets only the leading department's members enter results)."""
+    deployment lets only the leading department's members enter results). The rule itself is
+    ``writable_departments`` (the pull shows the phone the same)."""
     member = active_membership(user, visit)
     if member is None:
         raise Forbidden("not_team_member", _("您不是该检查组的在岗成员，不能提交此检查记录。如已被替换，请联系组长。"))
@@ -101,17 +120,18 @@ def check_can_write(user: Any, visit: Visit, department_id: int) -> TeamMember:
         raise Forbidden("recused", _(
             "您已申报与该检查对象存在利害关系，须回避：在被替换之前不能填写或提交该对象的检查记录。"
             "请联系组长和本部门负责人办理人员替换。"))
-    if rules_services.get_rules().results_entry == rules_services.RESULTS_BY_LEAD_DEPARTMENT:
-        task = db.session.get(Task, visit.task_id)
-        if member.department_id != task.initiating_department_id:
-            raise Forbidden("not_results_entrant", _(
-                "按本地规则（谁主导、谁填报），检查结果由牵头部门的检查人员统一填报。请把检查情况交给组长录入。"))
-        if department_id not in section_departments(visit):
-            raise Forbidden("other_department", _("该部门在本次检查中没有检查事项，不能为其填写检查内容。"))
+    rule = rules_services.get_rules().results_entry
+    lead = rule == rules_services.RESULTS_BY_LEAD_DEPARTMENT
+    initiating = db.session.get(Task, visit.task_id).initiating_department_id if lead else None
+    sections = section_departments(visit) if lead else set()
+    if department_id in writable_departments({member.department_id}, initiating, sections, rule):
         return member
-    if member.department_id != department_id:
-        raise Forbidden("other_department", _("您只能填写本部门（您在检查组中代表的部门）的检查内容。"))
-    return member
+    if lead and member.department_id != initiating:
+        raise Forbidden("not_results_entrant", _(
+            "按本地规则（谁主导、谁填报），检查结果由牵头部门的检查人员统一填报。请把检查情况交给组长录入。"))
+    if lead:
+        raise Forbidden("other_department", _("该部门在本次检查中没有检查事项，不能为其填写检查内容。"))
+    raise Forbidden("other_department", _("您只能填写本部门（您在检查组中代表的部门）的检查内容。"))
 
 
 def check_record(visit: Visit, data: RecordInput) -> None:
@@ -196,8 +216,12 @@ def store_record(user: Any, visit: Visit, data: RecordInput) -> tuple[VisitRecor
     }, note=_("版本冲突：已保留，待组长处理") if stale else (_("迟交：检查结束后才提交") if late else None))]
     visit.changed_at = utcnow()  # other phones of the team learn the new version on their next pull
     if not stale:
-        changes += update_visit_status(visit, data.finished)
-        changes += after_section_stored(visit, row)  # stage visited / back to visited after a return
+        # one read of the section versions for both the status and the stage (none when an
+        # unfinished version leaves an in-progress visit where it is)
+        latest = latest_versions([visit.id]) if _status_may_change(visit, data.finished) else None
+        changes += update_visit_status(visit, data.finished, latest=latest)
+        # stage visited / back to visited after a return
+        changes += after_section_stored(visit, row, latest=latest)
     # The audit goes last: it takes the chain's lock (held until the commit), so everything else
     # of this write is done before, and the caller commits right after.
     record_many(changes)
@@ -244,18 +268,26 @@ def latest_versions(visit_ids: list[int]) -> dict[tuple[int, int], VisitRecord]:
     return {(r.visit_id, r.department_id): r for r in rows}
 
 
-def update_visit_status(visit: Visit, stored_finished: bool | None = None) -> list[Change]:
+def _status_may_change(visit: Visit, stored_finished: bool | None) -> bool:
+    """False when ``update_visit_status`` keeps the visit as it is without reading its sections."""
+    if visit.status is VisitStatus.WITHDRAWN:
+        return False
+    return not (stored_finished is False and visit.status is VisitStatus.IN_PROGRESS)
+
+
+def update_visit_status(visit: Visit, stored_finished: bool | None = None,
+                        latest: dict[tuple[int, int], VisitRecord] | None = None) -> list[Change]:
     """Move the visit to ``in_progress`` once a record is stored and to ``done`` when every
     participating department's latest version is finished (a withdrawn visit is left alone).
     ``stored_finished``: whether the version just stored is finished (an unfinished one keeps an
-    ``in_progress`` visit where it is, without reading the other sections).
+    ``in_progress`` visit where it is, without reading the other sections). ``latest``: the
+    visit's ``latest_versions`` when the caller already has them.
 
     Return the audit entry of the change (none when nothing changed) for the caller to record."""
-    if visit.status is VisitStatus.WITHDRAWN:
+    if not _status_may_change(visit, stored_finished):
         return []
-    if stored_finished is False and visit.status is VisitStatus.IN_PROGRESS:
-        return []
-    latest = latest_versions([visit.id])
+    if latest is None:
+        latest = latest_versions([visit.id])
     if not latest:
         return []
     departments = section_departments(visit) or {d for _v, d in latest}

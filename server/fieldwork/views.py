@@ -74,7 +74,8 @@ def render_visit(visit: Visit, **forms: Any):
     team = db.session.get(Team, visit.team_id)
     log_confidential_view(task, f"visit:{visit.id}")
     rows = services.records_of_visits([visit.id])[visit.id]
-    dept_ids = services.section_departments(visit) | {r.department_id for r in rows}
+    section_dept_ids = services.section_departments(visit)
+    dept_ids = section_dept_ids | {r.department_id for r in rows}
     if scope is not None:
         dept_ids &= scope
         rows = [r for r in rows if r.department_id in scope]
@@ -106,8 +107,11 @@ def render_visit(visit: Visit, **forms: Any):
     is_leader = review.is_active_leader(current_user, visit)
     leader = None
     if is_leader and (visit.status.value != "planned" or forms.get("consolidate_error")):
-        blockers = review.unsynced_sections(visit)
-        leader = {"blockers": blockers, "ready": not blockers and review.ready_to_consolidate(visit)}
+        # what this page already read: the latest versions, the sections, the photos of every row
+        # (all rows unless the view is scoped to a reviewer's departments)
+        blockers = review.unsynced_sections(visit, latest=latest, departments=section_dept_ids,
+                                            stored=set(stored) if scope is None else None)
+        leader = {"blockers": blockers, "ready": not blockers and review.ready_to_consolidate(visit, latest=latest)}
     return render_template("fieldwork/visit.html", visit=visit, task=task, team=team, sections=sections,
                            photos=stored, history=_history(visit, [r.id for r in rows]),
                            history_title=_("同步与变更历史"), labels=_labels(),

@@ -1,5 +1,6 @@
 """JSON API of results and deadlines (issue 8 §3): ``result_due`` and ``referral_due`` per visit and
-section, with the same access rules as the screens. Answers are ``no-store`` (logged-in users)."""
+section, with the same access rules as the screens. Answers are ``no-store`` (``core.security`` marks
+every /api answer so)."""
 
 from __future__ import annotations
 
@@ -30,11 +31,6 @@ def _user():
     return current_user
 
 
-def _no_store(resp):
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
 @bp.get("/api/visits/<int(max=2147483647):visit_id>/results")
 def visit_results(visit_id: int):
     """The visit's stage, visit date, result deadline and every department's result the user may see."""
@@ -54,12 +50,12 @@ def visit_results(visit_id: int):
     if allowed is not None:
         rows = [r for r in rows if r.department_id in allowed]
     names = department_names({r.department_id for r in rows})
-    return _no_store(jsonify({
+    return jsonify({
         "visit_id": visit.id, "stage": visit.stage.value,
         "visited_on": visit.visited_on.isoformat() if visit.visited_on else None,
         "result_due": result_due_json(visit),
         "sections": [section_json(r, names) for r in rows],
-    }))
+    })
 
 
 @bp.get("/api/results")
@@ -82,4 +78,4 @@ def list_results():
         item.update({"visit_id": visit.id, "stage": visit.stage.value, "task_id": task.id, "task_code": task.code,
                      "object_id": obj.id, "object_code": obj.code, "object_name": obj.name})
         items.append(item)
-    return _no_store(jsonify({"items": items, "page": page.page, "pages": page.pages, "total": page.total}))
+    return jsonify({"items": items, "page": page.page, "pages": page.pages, "total": page.total})

@@ -62,16 +62,12 @@ def queue():
         accepted = db.session.execute(base.where(SectionResult.status == ResultStatus.ACCEPTED,
                                                  SectionResult.reviewed_at >= services.recent_cutoff())
                                       .order_by(SectionResult.reviewed_at.desc()).limit(50)).all()
-    leader = services.leader_visits(current_user)
-    if q:
-        leader = [row for row in leader if q in row[2].name or q in row[2].code or q in row[1].code]
+    leader = services.leader_visits(current_user, q=q or None)
     overview = None
     if current_user.has_role(*OVERVIEW_ROLES) or current_user.has_role(Role.DEPT_HEAD):
         scope = None if current_user.has_role(*OVERVIEW_ROLES) else own
         counts = services.counts_per_department(scope)
-        overdue = defaultdict(int)
-        for row in services.overdue_rows(current_user, scope):
-            overdue[row.department_id] += 1
+        overdue = services.overdue_counts(scope)
         ids = set(counts) | set(overdue)
         names = services.department_names(ids)
         overview = [{"id": d, "name": names.get(d, str(d)), "counts": counts.get(d, {}), "overdue": overdue.get(d, 0)}

@@ -15,14 +15,14 @@ from ..core.models import utcnow
 from ..extensions import db
 from ..fieldwork import reference
 from ..fieldwork.models import RecordStatus
-from ..fieldwork.services import records_of_visits
+from ..fieldwork.services import records_of_visits, writable_departments
 from ..planning.models import TaskStatus
 from ..review.models import ResultStatus, SectionResult
+from ..review.services import result_due_json
 from ..rules import services as rules_services
 from ..teams.access import inspector_of
 from ..visits.models import VisitStatus
 from ..visits.services import AssignedVisit, log_assignments_view, visits_for_user
-from ..workdays import services as workdays
 from . import cursor as cursor_mod
 
 
@@ -77,20 +77,15 @@ def _review(result: SectionResult | None, version: int | None,
     return out
 
 
-def _writer_departments(a: AssignedVisit, inspector_id: int | None, lead_entry: bool) -> set[int]:
-    """The departments whose section the inspector may write on this visit, as
-    ``fieldwork.services.check_can_write`` decides (minus the recusal check, which only stops the
-    write): an active member writes the section of the department they represent, or, under the
-    rule 谁主导、谁填报 (``results_entry`` = lead department), a member of the leading department
-    writes every section and the others none."""
-    if inspector_id is None:
+def _writer_departments(a: AssignedVisit, inspector_id: int | None, results_entry_rule: str | None) -> set[int]:
+    """The departments whose section the inspector may write on this visit:
+    ``fieldwork.services.writable_departments``, the rule ``check_can_write`` applies (minus the
+    recusal check, which only stops the write), over the members and items already loaded."""
+    if inspector_id is None or results_entry_rule is None:
         return set()
     mine = {d.id for m, _i, d in a.members if m.inspector_id == inspector_id}
-    if not mine:
-        return set()
-    if lead_entry:
-        return {ai.department.id for ai in a.items} if a.task.initiating_department_id in mine else set()
-    return mine
+    return writable_departments(mine, a.task.initiating_department_id, {ai.department.id for ai in a.items},
+                                results_entry_rule)
 
 
 def _returned_record(row) -> dict[str, Any] | None:
@@ -111,16 +106,11 @@ def _schedule(visit) -> dict[str, Any]:
 
 def _result_due(visit) -> dict[str, Any] | None:
     """The visit's result-entry deadline {date, provisional, reason} (20 working days after the
-    visit [000#20]), or None before the visit. The reason of a provisional date is recomputed from
-    the loaded calendar (cached per request, no query per visit)."""
-    if visit.result_due is None:
-        return None
-    reason = None
-    if visit.result_due_provisional:
-        if visit.visited_on is not None:
-            reason = workdays.result_due(visit.visited_on).reason
-        reason = reason or _("该期限跨越尚未载入节假日安排的年份，暂按周末双休推算，载入后自动更正。")
-    return {"date": visit.result_due, "provisional": bool(visit.result_due_provisional), "reason": reason}
+    visit [000#20]), or None before the visit: ``review.services.result_due_json`` (the reason of a
+    provisional date comes from the loaded calendar, cached per request: no query per visit), with
+    the date as a date for the schema."""
+    due = result_due_json(visit)
+    return None if due is None else {**due, "date": visit.result_due}
 
 
 def visit_payloads(visits: list[AssignedVisit], inspector_id: int | None = None) -> list[dict[str, Any]]:
@@ -138,15 +128,14 @@ def visit_payloads(visits: list[AssignedVisit], inspector_id: int | None = None)
     version_of = {r.id: r.version for r in row_of.values()}
     # the versions a reviewer returned, with the comment: shown on the phone as "审核退回"
     returned = {r.record_id: r.review_comment for r in reviews.values() if r.status is ResultStatus.RETURNED}
-    lead_entry = bool(returned) and inspector_id is not None and (
-        rules_services.get_rules().results_entry == rules_services.RESULTS_BY_LEAD_DEPARTMENT)
+    entry_rule = rules_services.get_rules().results_entry if returned and inspector_id is not None else None
     # reference data of the record (docs/field-record.md): the same for every visit of this pull
     results = [o.payload() for o in reference.result_options()] if visits else []
     methods, follow_ups = reference.method_options(), reference.follow_up_options()
     out = []
     for a in visits:
         leader = a.leader
-        writable = _writer_departments(a, inspector_id, lead_entry) if returned else set()
+        writable = _writer_departments(a, inspector_id, entry_rule) if returned else set()
         sections: dict[int, dict[str, Any]] = {}
         for ai in a.items:
             if ai.department.id not in sections:
