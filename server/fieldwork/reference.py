@@ -91,11 +91,18 @@ MEASURE_FORMS = ("written", "oral", "printed")
 
 #: 中文 labels of the record's other codes, shared by the visit page and the printed record form
 #: (the notice to the party, the measures and their forms, yes/no/n.a. answers)
-NOTICE_LABELS: dict[str, str] = {"served": "已送达告知书", "not_served": "未送达告知书",
-                                 "unannounced": "未事先告知（不得告知）"}
-MEASURE_LABELS: dict[str, str] = {"order_stop": "责令停止", "order_rectify": "责令改正"}
-MEASURE_FORM_LABELS: dict[str, str] = {"written": "书面", "oral": "口头", "printed": "移动端打印"}
-ANSWER_LABELS: dict[str, str] = {"yes": "是", "no": "否", "na": "不适用"}
+#: (``N_`` only marks them for translation: the PDF prints them in Chinese, the page translates them)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional no-op marker, found by pybabel extract
+    return message
+
+
+NOTICE_LABELS: dict[str, str] = {"served": N_("已送达告知书"), "not_served": N_("未送达告知书"),
+                                 "unannounced": N_("未事先告知（不得告知）")}
+MEASURE_LABELS: dict[str, str] = {"order_stop": N_("责令停止"), "order_rectify": N_("责令改正")}
+MEASURE_FORM_LABELS: dict[str, str] = {"written": N_("书面"), "oral": N_("口头"), "printed": N_("移动端打印")}
+ANSWER_LABELS: dict[str, str] = {"yes": N_("是"), "no": N_("否"), "na": N_("不适用")}
 
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 

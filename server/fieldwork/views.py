@@ -132,10 +132,10 @@ def _labels() -> dict[str, dict[str, str]]:
     """Labels of the record's codes (every result ever offered, deactivated ones included)."""
     return {
         "results": {o.code: o.label for o in reference.result_options(include_inactive=True)},
-        "methods": dict(reference.METHOD_OPTIONS),
-        "follow_ups": dict(reference.FOLLOW_UP_OPTIONS),
-        "notice": {"served": _("已送达告知书"), "not_served": _("未送达告知书"), "unannounced": _("未事先告知（不得告知）")},
-        "measures": {"order_stop": _("责令停止"), "order_rectify": _("责令改正")},
-        "forms": {"written": _("书面"), "oral": _("口头"), "printed": _("移动端打印")},
-        "answers": {"yes": _("是"), "no": _("否"), "na": _("不适用")},
+        "methods": reference.METHOD_LABELS,
+        "follow_ups": reference.FOLLOW_UP_LABELS,
+        "notice": {k: _(v) for k, v in reference.NOTICE_LABELS.items()},
+        "measures": {k: _(v) for k, v in reference.MEASURE_LABELS.items()},
+        "forms": {k: _(v) for k, v in reference.MEASURE_FORM_LABELS.items()},
+        "answers": {k: _(v) for k, v in reference.ANSWER_LABELS.items()},
     }

@@ -24,7 +24,7 @@ from ..extensions import db
 from ..org.models import Department
 from ..planning.models import Task, TaskDepartment, TaskStatus
 from ..registry.models import InspectedObject
-from ..teams.access import INITIATOR_ROLES, inspector_of, user_bureau_id
+from ..teams.access import INITIATOR_ROLES, inspector_of, is_team_leader, user_bureau_id
 from ..teams.models import TeamMember
 from ..visits.models import Visit, VisitItem, VisitStage, VisitStatus
 from ..workdays import services as workdays
@@ -201,12 +201,8 @@ def check_section_open(visit: Visit, department_id: int) -> None:
 
 
 def is_active_leader(user: Any, visit: Visit) -> bool:
-    inspector = inspector_of(user)
-    if inspector is None:
-        return False
-    return db.session.execute(select(TeamMember.id).where(
-        TeamMember.team_id == visit.team_id, TeamMember.inspector_id == inspector.id,
-        TeamMember.active.is_(True), TeamMember.is_leader.is_(True))).first() is not None
+    """True when the user is the visit team's active leader (the rule in teams.access)."""
+    return is_team_leader(user, visit.team_id)
 
 
 def department_names(ids: set[int] | list[int]) -> dict[int, str]:
