@@ -394,6 +394,8 @@ def result_categories(f: Filters, entered_total: int) -> list[dict[str, Any]]:
 #: per-stratum (candidates, drawn) of final object draws, keyed by (database, draw id, creation
 #: time): a final draw and its locked list never change [000#15], so each is counted once per process
 _DRAW_COUNTS: dict[tuple, dict[str, tuple[int, int]]] = {}
+#: a bound on the process's memory: a year holds a few hundred draws; past this, start afresh
+_DRAW_COUNTS_MAX = 20_000
 
 
 def _draw_counts(draws: list[tuple[int, Any]]) -> dict[int, dict[str, tuple[int, int]]]:
@@ -401,6 +403,9 @@ def _draw_counts(draws: list[tuple[int, Any]]) -> dict[int, dict[str, tuple[int,
     keys = {draw_id: (url, draw_id, str(created)) for draw_id, created in draws}
     missing = [i for i, k in keys.items() if k not in _DRAW_COUNTS]
     if missing:
+        if len(_DRAW_COUNTS) + len(missing) > _DRAW_COUNTS_MAX:
+            _DRAW_COUNTS.clear()
+            missing = list(keys)
         drawn: dict[int, dict[str, int]] = {}
         for draw_id, stratum, n in db.session.execute(
                 select(DrawSelection.draw_id, DrawSelection.stratum, func.count())
